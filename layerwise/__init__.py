@@ -1,0 +1,77 @@
+"""layerwise: backpropagation through a layer abstraction, in NumPy.
+
+Every op is an object with a `forward` that computes its output and keeps what it needs, and a
+`backward` that turns the gradient from above into gradients for its inputs; the engine chains
+them into reverse-mode differentiation of any feed-forward computation.
+"""
+
+from layerwise import functional, ops
+from layerwise.check import GradcheckError, detect_anomaly, gradcheck, jacobian, numerical_grad
+from layerwise.engine import grad
+from layerwise.functional import (
+    abs,
+    clip,
+    concatenate,
+    exp,
+    log,
+    matmul,
+    max,
+    maximum,
+    mean,
+    min,
+    minimum,
+    reshape,
+    sqrt,
+    stack,
+    sum,
+    transpose,
+    where,
+)
+from layerwise.rng import manual_seed
+from layerwise.settings import (
+    enable_grad,
+    get_default_dtype,
+    is_grad_enabled,
+    no_grad,
+    set_default_dtype,
+)
+from layerwise.tensor import Tensor, tensor
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "GradcheckError",
+    "Tensor",
+    "__version__",
+    "abs",
+    "clip",
+    "concatenate",
+    "detect_anomaly",
+    "enable_grad",
+    "exp",
+    "functional",
+    "get_default_dtype",
+    "grad",
+    "gradcheck",
+    "is_grad_enabled",
+    "jacobian",
+    "log",
+    "manual_seed",
+    "matmul",
+    "max",
+    "maximum",
+    "mean",
+    "min",
+    "minimum",
+    "no_grad",
+    "numerical_grad",
+    "ops",
+    "reshape",
+    "set_default_dtype",
+    "sqrt",
+    "stack",
+    "sum",
+    "tensor",
+    "transpose",
+    "where",
+]

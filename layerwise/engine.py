@@ -1,0 +1,227 @@
+"""The reverse-mode engine: records ops as they run and walks them backwards.
+
+`record` runs one op's forward and, when any input requires grad, links the result to the op and
+its inputs. `backward` orders that graph without recursion (a chain of 100,000 ops is fine),
+hands each op the gradient of its output once all of it has arrived, checks what the op returns,
+and accumulates gradients for every input. Ops never see Tensors or `.grad`; this module does
+all of the bookkeeping.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from layerwise import settings
+from layerwise.tensor import Tensor, as_array
+
+if TYPE_CHECKING:
+    from layerwise.ops.base import Op
+
+
+def record(op: Op, inputs: Sequence[Any]) -> Tensor:
+    """Run `op.forward` on the inputs' arrays; link the result into the graph when needed."""
+    arrays: list[np.ndarray] = []
+    parents: list[Tensor | None] = []
+    any_grad = False
+    reference_dtype = None
+    for value in inputs:
+        if isinstance(value, Tensor):
+            arrays.append(value.data)
+            tracked = value.requires_grad and settings.grad_enabled
+            parents.append(value if tracked else None)
+            any_grad = any_grad or tracked
+            reference_dtype = reference_dtype or value.data.dtype
+        elif isinstance(value, np.ndarray):
+            arrays.append(value)
+            parents.append(None)
+            reference_dtype = reference_dtype or value.dtype
+        else:
+            arrays.append(None)  # type: ignore[arg-type]  # filled in below
+            parents.append(None)
+    for position, value in enumerate(inputs):
+        if arrays[position] is None:
+            arrays[position] = _constant_array(value, reference_dtype)
+
+    op.needs_grad = tuple(parent is not None for parent in parents)
+    out = op.forward(*arrays)
+    if type(out) is not np.ndarray:
+        out = np.asarray(out)
+    if settings.anomaly_detection:
+        _check_finite(out, op, "forward", arrays)
+    if any_grad:
+        return Tensor._from_op(out, op, tuple(parents))
+    return Tensor._constant(out)
+
+
+def _constant_array(value: Any, reference_dtype: np.dtype | None) -> np.ndarray:
+    """A Python number takes the dtype of the arrays it meets (as in `x * 2`), lists as tensor()."""
+    if value is None:
+        raise TypeError("an op input is None; pass an array, a number or a Tensor")
+    if isinstance(value, bool | int | float) and reference_dtype is not None:
+        return np.asarray(value, dtype=np.result_type(reference_dtype, value))
+    return as_array(value)
+
+
+def backward(root: Tensor, grad: Any = None, retain_graph: bool = False) -> None:
+    """Accumulate d(root)/d(leaf) into the `.grad` of every leaf that requires grad."""
+    _run(root, _root_grad(root, grad), retain_graph, capture=None, user_grad=grad is not None)
+
+
+def grad(output: Tensor, inputs: Tensor | Sequence[Tensor], grad_output: Any = None,
+         retain_graph: bool = False) -> tuple[np.ndarray | None, ...]:
+    """Return d(output)/d(input) for each input without touching any `.grad`.
+
+    Inputs may be leaves or intermediate tensors of the graph; an input the output does not
+    depend on gets None.
+    """
+    targets = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
+    for position, target in enumerate(targets):
+        if not isinstance(target, Tensor) or not target.requires_grad:
+            raise ValueError(f"grad(): inputs[{position}] is not a tensor that requires grad")
+    capture: dict[int, np.ndarray | None] = {id(target): None for target in targets}
+    _run(output, _root_grad(output, grad_output), retain_graph, capture,
+         user_grad=grad_output is not None)
+    return tuple(capture[id(target)] for target in targets)
+
+
+def _root_grad(root: Tensor, grad: Any) -> np.ndarray:
+    if not root.requires_grad:
+        raise RuntimeError(
+            "backward() on a tensor that does not require grad: no input of the computation "
+            "had requires_grad=True, or it ran under no_grad()")
+    if grad is None:
+        if root.data.size != 1:
+            raise RuntimeError(
+                f"backward() without a gradient needs a one-element output (a loss), got shape "
+                f"{root.shape}; pass grad= an array of that shape")
+        return np.ones_like(root.data)
+    array = as_array(grad, dtype=root.data.dtype)
+    if array.shape != root.shape:
+        raise ValueError(
+            f"backward(grad=...) expected a gradient of shape {root.shape}, got {array.shape}")
+    return array
+
+
+def topological_order(root: Tensor) -> list[Tensor]:
+    """Every tensor `root` depends on through recorded ops, each after all of its inputs.
+
+    An explicit stack instead of recursion, so the depth of the graph is not limited by Python's.
+    """
+    order: list[Tensor] = []
+    visited = {id(root)}
+    stack = [(root, iter(root._inputs))]
+    while stack:
+        node, inputs = stack[-1]
+        for parent in inputs:
+            if parent is not None and id(parent) not in visited:
+                visited.add(id(parent))
+                stack.append((parent, iter(parent._inputs)))
+                break
+        else:
+            stack.pop()
+            order.append(node)
+    return order
+
+
+def _run(root: Tensor, root_grad: np.ndarray, retain_graph: bool,
+         capture: dict[int, np.ndarray | None] | None, user_grad: bool) -> None:
+    if not root.is_leaf and root.grad_fn is None:
+        raise RuntimeError(_FREED_MESSAGE)
+    pending: dict[int, np.ndarray] = {id(root): root_grad}
+    # Buffers the engine allocated itself while summing contributions: only these may be added
+    # into in place. Any other gradient may be shared (Add hands the same array to both inputs).
+    owned: set[int] = set()
+    # Buffers already stored as some tensor's .grad; a second tensor gets a copy, so that
+    # changing one .grad in place never changes another's.
+    handed_out: set[int] = {id(_base(root_grad))} if user_grad else set()
+
+    for node in reversed(topological_order(root)):
+        node_grad = pending.pop(id(node), None)
+        if node_grad is None:
+            continue
+        if capture is not None:
+            if id(node) in capture:
+                capture[id(node)] = node_grad
+        elif node.is_leaf or node.retains_grad:
+            _store_grad(node, node_grad, handed_out)
+        op = node.grad_fn
+        if op is None:
+            if not node.is_leaf:
+                raise RuntimeError(_FREED_MESSAGE)
+            continue
+        input_grads = op.backward(node_grad)
+        _check_grads(op, node, input_grads)
+        for parent, input_grad in zip(node._inputs, input_grads, strict=True):
+            if parent is None or input_grad is None:
+                continue
+            if input_grad.dtype != parent.data.dtype:
+                input_grad = input_grad.astype(parent.data.dtype)
+            key = id(parent)
+            previous = pending.get(key)
+            if previous is None:
+                pending[key] = input_grad
+            elif key in owned:
+                previous += input_grad
+            else:
+                pending[key] = previous + input_grad
+                owned.add(key)
+        if not retain_graph:
+            node.grad_fn, node._inputs = None, ()
+
+
+_FREED_MESSAGE = (
+    "backward() reached part of a graph whose cached arrays were already freed by an earlier "
+    "backward(); pass retain_graph=True to the first call to backpropagate through it twice")
+
+
+def _base(array: np.ndarray) -> np.ndarray:
+    while isinstance(array.base, np.ndarray):
+        array = array.base
+    return array
+
+
+def _store_grad(node: Tensor, grad: np.ndarray, handed_out: set[int]) -> None:
+    if node.grad is not None:
+        node.grad = node.grad + grad
+        return
+    base_id = id(_base(grad))
+    if not grad.flags.writeable or base_id in handed_out:
+        grad = grad.copy()
+    else:
+        handed_out.add(base_id)
+    node.grad = grad
+
+
+def _check_grads(op: Op, node: Tensor, input_grads: Any) -> None:
+    name = type(op).__name__
+    inputs = node._inputs
+    if not isinstance(input_grads, tuple) or len(input_grads) != len(inputs):
+        count = len(input_grads) if isinstance(input_grads, tuple) else type(input_grads).__name__
+        raise TypeError(
+            f"{name}.backward must return a tuple with one gradient per input ({len(inputs)}), "
+            f"got {count}")
+    for position, (parent, input_grad) in enumerate(zip(inputs, input_grads, strict=True)):
+        if parent is None or input_grad is None:
+            continue
+        if getattr(input_grad, "shape", None) != parent.data.shape:
+            got = getattr(input_grad, "shape", type(input_grad).__name__)
+            raise ValueError(
+                f"{name}.backward returned a gradient of shape {got} for input {position}, "
+                f"which has shape {parent.data.shape}")
+        if settings.anomaly_detection:
+            _check_finite(input_grad, op, "backward", [p.data for p in inputs if p is not None],
+                          position)
+
+
+def _check_finite(array: np.ndarray, op: Op, direction: str, arrays: Sequence[Any],
+                  position: int | None = None) -> None:
+    if array.dtype.kind not in "fc" or np.isfinite(array).all():
+        return
+    kind = "NaN" if np.isnan(array).any() else "inf"
+    shapes = ", ".join(str(np.shape(a)) for a in arrays)
+    where = f" in the gradient for input {position}" if position is not None else ""
+    raise FloatingPointError(
+        f"{type(op).__name__} {direction} produced {kind}{where} (input shapes: {shapes})")

@@ -1,0 +1,56 @@
+"""Every differentiable op of layerwise, one class each; see `Op` for the contract.
+
+`ALL_OPS` is the registry the gradient tests iterate: an op defined here and missing from it
+fails the test suite.
+"""
+
+from layerwise.ops.activation import (
+    ELU,
+    GELU,
+    LeakyReLU,
+    LogSoftmax,
+    ReLU,
+    Sigmoid,
+    Softmax,
+    Softplus,
+    Tanh,
+)
+from layerwise.ops.base import Op, unbroadcast
+from layerwise.ops.elementwise import (
+    Abs,
+    Add,
+    Clip,
+    Div,
+    Exp,
+    Log,
+    Maximum,
+    Minimum,
+    Mul,
+    Neg,
+    Pow,
+    Sqrt,
+    Sub,
+    Where,
+)
+from layerwise.ops.linalg import Linear, MatMul
+from layerwise.ops.loss import (
+    MSE,
+    BinaryCrossEntropy,
+    BinaryCrossEntropyWithLogits,
+    SoftmaxCrossEntropy,
+)
+from layerwise.ops.reduction import Max, Mean, Min, Sum
+from layerwise.ops.regularization import Dropout
+from layerwise.ops.shape import Concatenate, GetItem, Reshape, Stack, Transpose
+
+ALL_OPS: tuple[type[Op], ...] = (
+    Add, Sub, Mul, Div, Neg, Pow, Exp, Log, Sqrt, Abs, Clip, Maximum, Minimum, Where,
+    MatMul, Linear,
+    Sum, Mean, Max, Min,
+    Reshape, Transpose, GetItem, Concatenate, Stack,
+    ReLU, LeakyReLU, ELU, GELU, Sigmoid, Tanh, Softplus, Softmax, LogSoftmax,
+    Dropout,
+    MSE, SoftmaxCrossEntropy, BinaryCrossEntropy, BinaryCrossEntropyWithLogits,
+)
+
+__all__ = ["ALL_OPS", "Op", "unbroadcast"] + [op.__name__ for op in ALL_OPS]

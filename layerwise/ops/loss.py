@@ -1,0 +1,254 @@
+"""Fused losses. Each is one op so that its backward is the short, stable closed form
+(softmax cross-entropy: p - onehot(y)) instead of a chain of divisions by small numbers.
+
+Every loss takes `reduction`: "mean" (the default), "sum", or "none" for one loss per sample.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from layerwise.ops.activation import stable_sigmoid
+from layerwise.ops.base import Op
+
+REDUCTIONS = ("mean", "sum", "none")
+
+
+class _Loss(Op):
+    """Shared `reduction` handling: reduce per-sample losses, scale the incoming gradient."""
+
+    name = "loss"
+
+    def __init__(self, reduction: str = "mean") -> None:
+        if reduction not in REDUCTIONS:
+            raise ValueError(
+                f"{self.name}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+        self.reduction = reduction
+
+    def _reduce(self, losses: np.ndarray, count: int) -> np.ndarray:
+        if self.reduction == "none":
+            return losses
+        total = losses.sum(dtype=losses.dtype)
+        if self.reduction == "sum":
+            return total
+        with np.errstate(invalid="ignore", divide="ignore"):  # count 0 gives NaN, as in PyTorch
+            return np.asarray(total / losses.dtype.type(count))
+
+    def _scale(self, grad_loss: np.ndarray, count: int) -> np.ndarray | float:
+        """dL/d(per-sample loss): grad_loss / count for "mean", grad_loss for the others."""
+        if self.reduction == "mean":
+            return grad_loss / count if count else grad_loss * np.nan
+        return grad_loss
+
+    def _check_same_shape(self, input: np.ndarray, target: np.ndarray) -> None:
+        if input.shape != target.shape:
+            raise ValueError(
+                f"{self.name}: input has shape {input.shape} but target has shape "
+                f"{target.shape}; they must match (reshape one, e.g. target.reshape"
+                f"{input.shape}, rather than letting them broadcast)")
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(reduction={self.reduction!r})"
+
+
+class MSE(_Loss):
+    """L = mean over all elements of (input - target)^2 (or their sum, or each one).
+
+    Shape: input and target of the same shape -> a scalar (or that shape for "none").
+    Backward: grad_input = 2 (input - target) / n * grad_L;  grad_target = -grad_input
+    (n = number of elements for "mean", 1 otherwise).
+    """
+
+    name = "mse_loss"
+
+    def forward(self, input: np.ndarray, target: np.ndarray) -> np.ndarray:
+        self._check_same_shape(input, target)
+        self.diff = input - target
+        return self._reduce(self.diff * self.diff, self.diff.size)
+
+    def backward(self, grad_loss: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        grad_input = (2 * self._scale(grad_loss, self.diff.size)) * self.diff
+        return grad_input, (-grad_input if self.wants_grad(1) else None)
+
+
+def check_class_labels(target: np.ndarray, num_rows: int, num_classes: int,
+                       ignore_index: int | None, name: str) -> np.ndarray:
+    """`target` as int64 class labels, or a ValueError naming the first bad label."""
+    if target.ndim != 1 or target.shape[0] != num_rows:
+        raise ValueError(
+            f"{name}: logits have {num_rows} rows, so the target must be {num_rows} class labels "
+            f"of shape ({num_rows},) or probabilities of shape ({num_rows}, {num_classes}); got "
+            f"shape {target.shape}")
+    if target.dtype.kind == "b" or target.dtype.kind not in "iuf":
+        raise ValueError(f"{name}: class labels must be integers, got dtype {target.dtype}")
+    if target.dtype.kind == "f":
+        fractional = np.flatnonzero(target != np.round(target))
+        if fractional.size:
+            position = int(fractional[0])
+            raise ValueError(
+                f"{name}: class labels must be whole numbers, got {target[position]} at "
+                f"position {position}")
+    labels = target.astype(np.int64, copy=False)
+    bad = (labels < 0) | (labels >= num_classes)
+    if ignore_index is not None:
+        bad &= labels != ignore_index
+    if bad.any():
+        position = int(np.flatnonzero(bad)[0])
+        ignored = f" or ignore_index={ignore_index}" if ignore_index is not None else ""
+        raise ValueError(
+            f"{name}: label {labels[position]} at position {position} is out of range for "
+            f"{num_classes} classes (expected 0..{num_classes - 1}{ignored})")
+    return labels
+
+
+class SoftmaxCrossEntropy(_Loss):
+    """L = -sum_c q_c log softmax(x)_c per sample, averaged over the batch: softmax and
+    cross-entropy fused, computed from log_softmax so that logits of +-1000 stay finite.
+
+    The target is either class labels y (N,) with q = onehot(y), or probabilities q (N, C).
+    With label_smoothing eps the target becomes (1 - eps) q + eps / C. Samples whose label is
+    `ignore_index` contribute nothing, and "mean" divides by the number of the others.
+
+    Shape: logits (N, C), target (N,) integers in [0, C) or (N, C) -> a scalar ((N,) for "none").
+    Backward: grad_logits = (softmax(x) - q) * grad_L / n  (the lecture's p - onehot(y));
+    for probability targets grad_target = -(1 - eps) log softmax(x) * grad_L / n; labels get
+    no gradient.
+    """
+
+    name = "cross_entropy"
+
+    def __init__(self, reduction: str = "mean", ignore_index: int = -100,
+                 label_smoothing: float = 0.0) -> None:
+        super().__init__(reduction)
+        if not 0.0 <= label_smoothing <= 1.0:
+            raise ValueError(
+                f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
+        self.ignore_index = ignore_index
+        self.label_smoothing = label_smoothing
+
+    def forward(self, logits: np.ndarray, target: np.ndarray) -> np.ndarray:
+        if logits.ndim != 2:
+            raise ValueError(
+                f"cross_entropy: expected logits of shape (N, C), got {logits.shape}")
+        num_rows, num_classes = logits.shape
+        shifted = logits - logits.max(axis=1, keepdims=True)
+        shifted -= np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+        self.log_probs = log_probs = shifted
+        eps = self.label_smoothing
+        self.class_targets = target.shape != logits.shape
+        if self.class_targets:
+            labels = check_class_labels(target, num_rows, num_classes, self.ignore_index,
+                                        self.name)
+            self.valid = labels != self.ignore_index
+            self.labels = np.where(self.valid, labels, 0)
+            self.count = int(self.valid.sum())
+            losses = -log_probs[np.arange(num_rows), self.labels]
+            if eps:
+                losses = (1 - eps) * losses - eps * log_probs.mean(axis=1)
+            if self.count < num_rows:
+                losses = np.where(self.valid, losses, 0)
+        else:
+            if target.dtype.kind != "f":
+                raise ValueError(
+                    f"cross_entropy: probability targets must be floating point, got "
+                    f"{target.dtype}")
+            self.target = target * (1 - eps) + eps / num_classes if eps else target
+            self.count = num_rows
+            losses = -(self.target * log_probs).sum(axis=1)
+        return self._reduce(losses.astype(logits.dtype, copy=False), self.count)
+
+    def backward(self, grad_loss: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        scale = self._scale(grad_loss, self.count)
+        if self.reduction == "none":
+            scale = np.expand_dims(scale, 1)
+        probs = np.exp(self.log_probs)
+        if self.class_targets:
+            num_rows, num_classes = probs.shape
+            eps = self.label_smoothing
+            probs[np.arange(num_rows), self.labels] -= 1 - eps
+            if eps:
+                probs -= eps / num_classes
+            if self.count < num_rows:
+                probs[~self.valid] = 0
+            probs *= scale
+            return probs, None
+        grad_logits = (probs * self.target.sum(axis=1, keepdims=True) - self.target) * scale
+        grad_target = None
+        if self.wants_grad(1):
+            grad_target = -(1 - self.label_smoothing) * self.log_probs * scale
+        return grad_logits, grad_target
+
+
+class BinaryCrossEntropy(_Loss):
+    """L = -(y log p + (1 - y) log(1 - p)) per element, averaged; p are probabilities.
+
+    Each log is clamped at -100 (as in PyTorch), so p = 0 or 1 gives a large finite loss.
+    Prefer BinaryCrossEntropyWithLogits, which takes raw scores and is exact in the tails.
+    Shape: p and y of the same shape, p in [0, 1] -> a scalar (that shape for "none").
+    Backward: grad_p = (p - y) / max(p (1 - p), 1e-12) * grad_L / n;
+    grad_y = (log(1 - p) - log p) * grad_L / n.
+    """
+
+    name = "binary_cross_entropy"
+
+    def forward(self, p: np.ndarray, y: np.ndarray) -> np.ndarray:
+        self._check_same_shape(p, y)
+        outside = (p < 0) | (p > 1) | np.isnan(p)
+        if outside.any():
+            position = np.unravel_index(int(np.flatnonzero(outside)[0]), p.shape)
+            raise ValueError(
+                f"binary_cross_entropy: input must be probabilities in [0, 1], got {p[position]} "
+                f"at {tuple(int(i) for i in position)}; for raw scores use "
+                f"binary_cross_entropy_with_logits")
+        self.p, self.y = p, y
+        with np.errstate(divide="ignore"):
+            self.log_p = np.maximum(np.log(p), -100)
+            self.log_1mp = np.maximum(np.log1p(-p), -100)
+        return self._reduce(-(y * self.log_p + (1 - y) * self.log_1mp), p.size)
+
+    def backward(self, grad_loss: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        p, y = self.p, self.y
+        scale = self._scale(grad_loss, p.size)
+        grad_p = (p - y) / np.maximum(p * (1 - p), 1e-12) * scale
+        grad_y = (self.log_1mp - self.log_p) * scale if self.wants_grad(1) else None
+        return grad_p, grad_y
+
+
+class BinaryCrossEntropyWithLogits(_Loss):
+    """L = -(w y log sigmoid(x) + (1 - y) log(1 - sigmoid(x))) per element, averaged; x are
+    raw scores (logits), w = pos_weight (1 by default) weighs the positive term.
+
+    Computed as (1 - y) x + (1 + (w - 1) y) (log1p(e^-|x|) + max(-x, 0)), finite for any x.
+    Shape: x and y of the same shape; pos_weight broadcasts against the last axis.
+    Backward: grad_x = ((1 + (w - 1) y) sigmoid(x) - w y) * grad_L / n  (sigmoid(x) - y for
+    w = 1);  grad_y = (-x + (w - 1) softplus(-x)) * grad_L / n.
+    """
+
+    name = "binary_cross_entropy_with_logits"
+
+    def __init__(self, reduction: str = "mean", pos_weight: np.ndarray | None = None) -> None:
+        super().__init__(reduction)
+        self.pos_weight = None if pos_weight is None else np.asarray(pos_weight)
+
+    def forward(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        self._check_same_shape(x, y)
+        self.x, self.y = x, y
+        # softplus(-x) = -log sigmoid(x), without overflow
+        self.softplus_neg_x = np.log1p(np.exp(-np.abs(x))) + np.maximum(-x, 0)
+        weight = 1 if self.pos_weight is None else 1 + (self.pos_weight - 1) * y
+        losses = (1 - y) * x + weight * self.softplus_neg_x
+        return self._reduce(losses.astype(x.dtype, copy=False), x.size)
+
+    def backward(self, grad_loss: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        x, y = self.x, self.y
+        scale = self._scale(grad_loss, x.size)
+        sigmoid = stable_sigmoid(x)
+        if self.pos_weight is None:
+            grad_x = (sigmoid - y) * scale
+        else:
+            grad_x = ((1 + (self.pos_weight - 1) * y) * sigmoid - self.pos_weight * y) * scale
+        grad_y = None
+        if self.wants_grad(1):
+            extra = 0 if self.pos_weight is None else (self.pos_weight - 1) * self.softplus_neg_x
+            grad_y = (extra - x) * scale
+        return grad_x.astype(x.dtype, copy=False), grad_y

@@ -1,0 +1,127 @@
+"""Ops that move values without changing them: reshape, transpose, indexing, joining."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from layerwise.ops.base import Op, normalize_axes
+
+
+class Reshape(Op):
+    """y = x with a new shape (same values in the same C order; one length may be -1).
+
+    Backward: grad_x = grad_y reshaped to x's shape.
+    """
+
+    def __init__(self, shape: tuple[int, ...]) -> None:
+        self.shape = tuple(shape)
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.input_shape = x.shape
+        try:
+            return x.reshape(self.shape)
+        except ValueError:
+            raise ValueError(
+                f"cannot reshape {x.shape} ({x.size} values) to {self.shape}") from None
+
+    def backward(self, grad_y: np.ndarray) -> tuple[np.ndarray]:
+        return (grad_y.reshape(self.input_shape),)
+
+
+class Transpose(Op):
+    """y = x with its axes permuted (reversed when `axes` is None, so a matrix is transposed).
+
+    Backward: grad_x = grad_y permuted by the inverse permutation.
+    """
+
+    def __init__(self, axes: tuple[int, ...] | None = None) -> None:
+        self.axes = axes
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        axes = tuple(reversed(range(x.ndim))) if self.axes is None else self.axes
+        if sorted(normalize_axes(axes, x.ndim)) != list(range(x.ndim)):
+            raise ValueError(f"transpose axes {axes} are not a permutation of {x.ndim} axes")
+        self.inverse = tuple(np.argsort(normalize_axes(axes, x.ndim)))
+        return np.transpose(x, axes)
+
+    def backward(self, grad_y: np.ndarray) -> tuple[np.ndarray]:
+        return (np.transpose(grad_y, self.inverse),)
+
+
+def _as_index(index: Any) -> Any:
+    """Tensors inside an index become their arrays."""
+    if isinstance(index, tuple):
+        return tuple(_as_index(part) for part in index)
+    data = getattr(index, "data", None)
+    return data if isinstance(data, np.ndarray) else index
+
+
+def _is_basic(index: Any) -> bool:
+    """Basic indexing (ints, slices, None, ...) selects each input value at most once."""
+    parts = index if isinstance(index, tuple) else (index,)
+    return all(isinstance(part, int | np.integer | slice) or part is None or part is Ellipsis
+               for part in parts)
+
+
+class GetItem(Op):
+    """y = x[index], NumPy indexing: basic (ints, slices, None, ...) or integer/boolean arrays.
+
+    Backward: grad_x = zeros of x's shape with grad_y added at the selected positions. An
+    integer array may select a value more than once; its gradient is then the sum of the
+    selections (np.add.at).
+    """
+
+    def __init__(self, index: Any) -> None:
+        self.index = _as_index(index)
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.input_shape = x.shape
+        return x[self.index]
+
+    def backward(self, grad_y: np.ndarray) -> tuple[np.ndarray]:
+        grad_x = np.zeros(self.input_shape, dtype=grad_y.dtype)
+        if _is_basic(self.index):
+            grad_x[self.index] = grad_y
+        else:
+            np.add.at(grad_x, self.index, grad_y)
+        return (grad_x,)
+
+
+class Concatenate(Op):
+    """y = the inputs joined along an existing `axis`.
+
+    Shape: inputs equal except along `axis` -> y whose length there is the sum of theirs.
+    Backward: each input's gradient is its slice of grad_y along `axis`.
+    """
+
+    def __init__(self, axis: int = 0) -> None:
+        self.axis = axis
+
+    def forward(self, *arrays: np.ndarray) -> np.ndarray:
+        if not arrays:
+            raise ValueError("concatenate needs at least one array")
+        self.splits = np.cumsum([array.shape[self.axis] for array in arrays])[:-1]
+        return np.concatenate(arrays, axis=self.axis)
+
+    def backward(self, grad_y: np.ndarray) -> tuple[np.ndarray, ...]:
+        return tuple(np.split(grad_y, self.splits, axis=self.axis))
+
+
+class Stack(Op):
+    """y = the inputs (all of one shape) stacked along a new `axis`.
+
+    Backward: each input's gradient is grad_y taken at its position along `axis`.
+    """
+
+    def __init__(self, axis: int = 0) -> None:
+        self.axis = axis
+
+    def forward(self, *arrays: np.ndarray) -> np.ndarray:
+        if not arrays:
+            raise ValueError("stack needs at least one array")
+        return np.stack(arrays, axis=self.axis)
+
+    def backward(self, grad_y: np.ndarray) -> tuple[np.ndarray, ...]:
+        return tuple(np.moveaxis(grad_y, self.axis, 0))
