@@ -128,7 +128,7 @@ def topological_order(root: Tensor) -> list[Tensor]:
 
 def _run(root: Tensor, root_grad: np.ndarray, retain_graph: bool,
          capture: dict[int, np.ndarray | None] | None, user_grad: bool) -> None:
-    if not root.is_leaf and root.grad_fn is None:
+    if root.grad_fn is not None and root.grad_fn.released:
         raise RuntimeError(_FREED_MESSAGE)
     pending: dict[int, np.ndarray] = {id(root): root_grad}
     # Buffers the engine allocated itself while summing contributions: only these may be added
@@ -149,14 +149,16 @@ def _run(root: Tensor, root_grad: np.ndarray, retain_graph: bool,
             _store_grad(node, node_grad, handed_out)
         op = node.grad_fn
         if op is None:
-            if not node.is_leaf:
-                raise RuntimeError(_FREED_MESSAGE)
             continue
+        if op.released:
+            raise RuntimeError(_FREED_MESSAGE)
         input_grads = op.backward(node_grad)
         _check_grads(op, node, input_grads)
         for parent, input_grad in zip(node._inputs, input_grads, strict=True):
             if parent is None or input_grad is None:
                 continue
+            if type(input_grad) is not np.ndarray:  # NumPy returns scalars for 0-d arithmetic
+                input_grad = np.asarray(input_grad)
             if input_grad.dtype != parent.data.dtype:
                 input_grad = input_grad.astype(parent.data.dtype)
             key = id(parent)
@@ -166,10 +168,11 @@ def _run(root: Tensor, root_grad: np.ndarray, retain_graph: bool,
             elif key in owned:
                 previous += input_grad
             else:
-                pending[key] = previous + input_grad
+                pending[key] = np.asarray(previous + input_grad)  # 0-d sums are scalars
                 owned.add(key)
         if not retain_graph:
-            node.grad_fn, node._inputs = None, ()
+            op.release()
+            node._inputs = ()
 
 
 _FREED_MESSAGE = (
@@ -185,7 +188,7 @@ def _base(array: np.ndarray) -> np.ndarray:
 
 def _store_grad(node: Tensor, grad: np.ndarray, handed_out: set[int]) -> None:
     if node.grad is not None:
-        node.grad = node.grad + grad
+        node.grad = np.asarray(node.grad + grad)
         return
     base_id = id(_base(grad))
     if not grad.flags.writeable or base_id in handed_out:

@@ -94,15 +94,20 @@ def test_leaf_gradient_from_a_broadcast_view_is_writable() -> None:
     x.grad *= 2
 
 
-def test_graph_is_freed_after_backward() -> None:
+def test_cached_arrays_are_freed_after_backward() -> None:
     x = leaf(np.ones(3))
-    y = F.relu(x * 2)
-    op_ref = weakref.ref(y.grad_fn)  # type: ignore[arg-type]
+    doubled = x * 2
+    y = F.relu(doubled)
+    cached = weakref.ref(y.grad_fn.positive)  # type: ignore[union-attr]
     y.sum().backward()
     gc.collect()
-    assert op_ref() is None, "the op and its cached arrays are still alive"
+    assert cached() is None, "relu's mask outlived backward"
+    assert type(y.grad_fn).__name__ == "ReLU" and y.grad_fn.released  # still inspectable
+    assert "grad_fn=ReLU" in repr(y)
     with pytest.raises(RuntimeError, match="retain_graph=True"):
         y.sum().backward()
+    with pytest.raises(RuntimeError, match="retain_graph=True"):
+        doubled.sum().backward()
 
 
 def test_retain_graph_allows_a_second_backward() -> None:

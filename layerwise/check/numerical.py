@@ -51,7 +51,9 @@ def jacobian(fn: Callable[[Tensor], Tensor], x: Any) -> np.ndarray:
     upstream gradient e_i: the analytic Jacobian, exactly what the ops' backward methods
     compute, not a finite-difference estimate.
     """
-    source = Tensor(np.array(as_array(x)), requires_grad=True)
+    # An array or Tensor keeps its dtype; numbers and lists are checked in float64.
+    values = as_array(x) if isinstance(x, np.ndarray | Tensor) else np.asarray(x, np.float64)
+    source = Tensor(np.array(values), requires_grad=True)
     out = fn(source)
     if not isinstance(out, Tensor):
         raise TypeError(f"jacobian: fn must return a Tensor, got {type(out).__name__}")

@@ -30,12 +30,14 @@ class Op:
     The engine checks that backward returns one gradient per input with the input's shape, and
     names the op when it does not.
 
+    The engine calls `release()` after backward has run, which drops the cached arrays.
     `needs_grad` holds, per input, whether its gradient will be used; the engine sets it before
     forward. It is None when the op runs alone, where every gradient is wanted. An op may use
     it to skip work (a first layer needs no gradient for its input images) but never has to.
     """
 
     needs_grad: tuple[bool, ...] | None = None
+    released = False
 
     # `*inputs: Any, **unused: Any` lets each op declare its own named inputs (mypy accepts
     # any override of this signature).
@@ -44,6 +46,15 @@ class Op:
 
     def backward(self, grad_out: np.ndarray) -> tuple[np.ndarray | None, ...]:
         raise NotImplementedError(f"{type(self).__name__} does not define backward()")
+
+    def release(self) -> None:
+        """Drop everything forward kept (called by the engine once backward has used it).
+
+        The op stays as its output's `grad_fn`, so the graph can still be inspected, but a
+        second backward through it raises an error that suggests retain_graph=True.
+        """
+        vars(self).clear()
+        self.released = True
 
     def wants_grad(self, position: int) -> bool:
         """Whether the gradient for input `position` will be used by anyone."""
