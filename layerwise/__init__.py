@@ -5,8 +5,9 @@ Every op is an object with a `forward` that computes its output and keeps what i
 them into reverse-mode differentiation of any feed-forward computation.
 """
 
-from layerwise import functional, ops
+from layerwise import functional, nn, ops, optim
 from layerwise.check import GradcheckError, detect_anomaly, gradcheck, jacobian, numerical_grad
+from layerwise.checkpoint import CheckpointError, load, load_metadata, save
 from layerwise.engine import grad
 from layerwise.functional import (
     abs,
@@ -40,6 +41,7 @@ from layerwise.tensor import Tensor, tensor
 __version__ = "0.1.0"
 
 __all__ = [
+    "CheckpointError",
     "GradcheckError",
     "Tensor",
     "__version__",
@@ -55,6 +57,8 @@ __all__ = [
     "gradcheck",
     "is_grad_enabled",
     "jacobian",
+    "load",
+    "load_metadata",
     "log",
     "manual_seed",
     "matmul",
@@ -63,10 +67,13 @@ __all__ = [
     "mean",
     "min",
     "minimum",
+    "nn",
     "no_grad",
     "numerical_grad",
     "ops",
+    "optim",
     "reshape",
+    "save",
     "set_default_dtype",
     "sqrt",
     "stack",

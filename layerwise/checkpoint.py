@@ -1,0 +1,167 @@
+"""Checkpoints: named arrays in the safetensors format, written atomically, read without
+running any code.
+
+A safetensors file is an 8-byte little-endian header length, a JSON header naming each array's
+dtype, shape and byte range, then the raw bytes. `load` checks all of that against the file's
+real size before anything is allocated or handed to the safetensors package, so a truncated,
+random or hostile file (a pickle under any name) is refused with a sentence that names it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import safetensors.numpy
+
+from layerwise.tensor import Tensor
+
+# The safetensors dtype names NumPy can hold, with their sizes in bytes.
+ITEM_SIZES = {"BOOL": 1, "U8": 1, "I8": 1, "U16": 2, "I16": 2, "F16": 2, "U32": 4, "I32": 4,
+              "F32": 4, "U64": 8, "I64": 8, "F64": 8}
+MAX_HEADER_BYTES = 100 * 2**20
+
+
+class CheckpointError(ValueError):
+    """A file that is not a readable checkpoint; the message names the file and the fault."""
+
+
+def save(tensors: Mapping[str, Any], path: str | os.PathLike[str],
+         metadata: Mapping[str, str] | None = None) -> None:
+    """Write named arrays (or Tensors) to `path` in the safetensors format, atomically.
+
+    The bytes go to a temporary file in the same folder, are flushed to disk (fsync), and the
+    file is renamed over `path`: a crash at any moment leaves either the old file or the new
+    one, never a torn one.
+
+    Args:
+        tensors: name -> ndarray or Tensor (numeric dtypes).
+        path: where to write.
+        metadata: optional str -> str pairs stored in the header (a config, versions).
+    """
+    arrays: dict[str, np.ndarray] = {}
+    for name, value in tensors.items():
+        if not isinstance(name, str):
+            raise TypeError(f"save: tensor names must be strings, got {name!r}")
+        array = value.data if isinstance(value, Tensor) else np.asarray(value)
+        if array.dtype.kind not in "biuf":
+            raise TypeError(f"save: {name!r} has dtype {array.dtype}; only numeric arrays "
+                            f"can be saved")
+        arrays[name] = array if array.flags.c_contiguous else array.copy(order="C")
+    for key, value in (metadata or {}).items():
+        if not isinstance(key, str) or not isinstance(value, str):
+            raise TypeError(f"save: metadata must map str to str, got {key!r}: {value!r}")
+    payload = safetensors.numpy.save(arrays, metadata=dict(metadata) if metadata else None)
+    write_atomically(Path(path), payload)
+
+
+def write_atomically(path: Path, payload: bytes) -> None:
+    """Replace `path` by `payload` through a temporary file, fsync and rename."""
+    folder = path.parent if str(path.parent) else Path(".")
+    descriptor, temporary = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    directory = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
+
+
+def load(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
+    """Read the named arrays of a checkpoint written by `save` (or any safetensors file).
+
+    Raises:
+        FileNotFoundError: there is no such file.
+        CheckpointError: the file is not a valid safetensors file (too short, header length
+            beyond the file, header not JSON, unknown dtype, byte ranges that do not fit).
+    """
+    data, _ = _read_checked(Path(path))
+    try:
+        return dict(safetensors.numpy.load(data))
+    except Exception as error:  # the header passed our checks; report anything else as ours
+        raise CheckpointError(f"{path}: not a readable safetensors file ({error})") from None
+
+
+def load_metadata(path: str | os.PathLike[str]) -> dict[str, str]:
+    """The str -> str metadata stored in a checkpoint's header ({} if none)."""
+    _, header = _read_checked(Path(path))
+    return dict(header.get("__metadata__") or {})
+
+
+def _read_checked(path: Path) -> tuple[bytes, dict[str, Any]]:
+    if not path.is_file():
+        raise FileNotFoundError(f"no checkpoint at {path}")
+    size = path.stat().st_size
+
+    def refuse(reason: str) -> CheckpointError:
+        return CheckpointError(f"{path}: not a safetensors checkpoint: {reason}")
+
+    if size < 8:
+        raise refuse(f"the file has {size} bytes, fewer than the 8 of a header length")
+    with path.open("rb") as file:
+        header_length = int.from_bytes(file.read(8), "little")
+        if header_length > min(size - 8, MAX_HEADER_BYTES):
+            raise refuse(f"its header length field says {header_length} bytes but the file "
+                         f"has {size - 8} after it (truncated, or another format such as a "
+                         f"pickle)")
+        header_bytes = file.read(header_length)
+        try:
+            header = json.loads(header_bytes.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise refuse(f"its header is not JSON ({error})") from None
+        if not isinstance(header, dict):
+            raise refuse("its header is not a JSON object")
+        _check_entries(header, size - 8 - header_length, refuse)
+        file.seek(0)
+        data = file.read()
+    return data, header
+
+
+def _check_entries(header: dict[str, Any], buffer_size: int, refuse: Any) -> None:
+    metadata = header.get("__metadata__", {})
+    if metadata is not None and (not isinstance(metadata, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in metadata.items())):
+        raise refuse("its __metadata__ is not a map of strings to strings")
+    ranges = []
+    for name, entry in header.items():
+        if name == "__metadata__":
+            continue
+        if not isinstance(entry, dict) or set(entry) != {"dtype", "shape", "data_offsets"}:
+            raise refuse(f"entry {name!r} does not have exactly dtype, shape and data_offsets")
+        dtype, shape, offsets = entry["dtype"], entry["shape"], entry["data_offsets"]
+        if dtype not in ITEM_SIZES:
+            raise refuse(f"entry {name!r} has dtype {dtype!r}, expected one of "
+                         f"{', '.join(ITEM_SIZES)}")
+        if not isinstance(shape, list) or not all(
+                isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in shape):
+            raise refuse(f"entry {name!r} has shape {shape!r}, expected a list of sizes")
+        if not (isinstance(offsets, list) and len(offsets) == 2 and all(
+                isinstance(n, int) and not isinstance(n, bool) for n in offsets)):
+            raise refuse(f"entry {name!r} has data_offsets {offsets!r}, expected [begin, end]")
+        begin, end = offsets
+        expected = math.prod(shape) * ITEM_SIZES[dtype]
+        if not 0 <= begin <= end <= buffer_size or end - begin != expected:
+            raise refuse(f"entry {name!r} ({dtype} {shape}) needs {expected} bytes but its "
+                         f"data_offsets are [{begin}, {end}] in a buffer of {buffer_size}")
+        ranges.append((begin, end))
+    position = 0
+    for begin, end in sorted(ranges):
+        if begin != position:
+            raise refuse("its arrays overlap or leave gaps in the data buffer")
+        position = end
+    if position != buffer_size:
+        raise refuse(f"its arrays cover {position} of the {buffer_size} data bytes")

@@ -1,0 +1,73 @@
+"""Losses as modules: `criterion = CrossEntropyLoss(); loss = criterion(logits, labels)`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from layerwise import functional as F
+from layerwise.nn.module import Module
+from layerwise.tensor import Tensor
+
+
+class MSELoss(Module):
+    """Mean squared error; see `functional.mse_loss`."""
+
+    def __init__(self, reduction: str = "mean") -> None:
+        super().__init__()
+        self.reduction = reduction
+
+    def forward(self, input: Any, target: Any) -> Tensor:
+        return F.mse_loss(input, target, reduction=self.reduction)
+
+    def extra_repr(self) -> str:
+        return f"reduction={self.reduction!r}"
+
+
+class CrossEntropyLoss(Module):
+    """Softmax cross-entropy from logits; see `functional.cross_entropy`."""
+
+    def __init__(self, reduction: str = "mean", ignore_index: int = -100,
+                 label_smoothing: float = 0.0) -> None:
+        super().__init__()
+        self.reduction = reduction
+        self.ignore_index = ignore_index
+        self.label_smoothing = label_smoothing
+
+    def forward(self, logits: Any, target: Any) -> Tensor:
+        return F.cross_entropy(logits, target, reduction=self.reduction,
+                               ignore_index=self.ignore_index,
+                               label_smoothing=self.label_smoothing)
+
+    def extra_repr(self) -> str:
+        return (f"reduction={self.reduction!r}, ignore_index={self.ignore_index}, "
+                f"label_smoothing={self.label_smoothing}")
+
+
+class BCELoss(Module):
+    """Binary cross-entropy of probabilities; see `functional.binary_cross_entropy`."""
+
+    def __init__(self, reduction: str = "mean") -> None:
+        super().__init__()
+        self.reduction = reduction
+
+    def forward(self, input: Any, target: Any) -> Tensor:
+        return F.binary_cross_entropy(input, target, reduction=self.reduction)
+
+    def extra_repr(self) -> str:
+        return f"reduction={self.reduction!r}"
+
+
+class BCEWithLogitsLoss(Module):
+    """Binary cross-entropy from raw scores; see `functional.binary_cross_entropy_with_logits`."""
+
+    def __init__(self, reduction: str = "mean", pos_weight: Any = None) -> None:
+        super().__init__()
+        self.reduction = reduction
+        self.pos_weight = pos_weight
+
+    def forward(self, input: Any, target: Any) -> Tensor:
+        return F.binary_cross_entropy_with_logits(input, target, reduction=self.reduction,
+                                                  pos_weight=self.pos_weight)
+
+    def extra_repr(self) -> str:
+        return f"reduction={self.reduction!r}"

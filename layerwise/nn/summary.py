@@ -1,0 +1,54 @@
+"""The layer table of `Module.summary`: each layer's output shape and parameter count."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from layerwise.settings import get_default_dtype, no_grad
+from layerwise.tensor import Tensor
+
+if TYPE_CHECKING:
+    from layerwise.nn.module import Module
+
+
+def summarize(model: Module, input_shape: tuple[int, ...], dtype: Any = None) -> str:
+    rows: list[tuple[str, str, str]] = []
+    watched = list(model.named_modules())[1:] or [("", model)]
+
+    def recording(name: str, module: Module, forward: Callable[..., Any]) -> Callable[..., Any]:
+        def forward_and_record(*inputs: Any, **kwargs: Any) -> Any:
+            out = forward(*inputs, **kwargs)
+            shape = getattr(out, "shape", None)
+            own = sum(p.size for p in module.parameters(recurse=False))
+            label = f"{name} ({type(module).__name__})" if name else type(module).__name__
+            rows.append((label, str(tuple(shape)) if shape is not None else "-", f"{own:,}"))
+            return out
+        return forward_and_record
+
+    for name, module in watched:
+        object.__setattr__(module, "forward", recording(name, module, module.forward))
+    try:
+        with no_grad():
+            model(Tensor(np.zeros(input_shape, dtype=dtype or get_default_dtype())))
+    finally:
+        for _, module in watched:
+            object.__delattr__(module, "forward")
+
+    total = sum(p.size for p in model.parameters())
+    trainable = sum(p.size for p in model.parameters() if p.requires_grad)
+    size_mb = sum(p.data.nbytes for p in model.parameters()) / 2**20
+    header = ("Layer (type)", "Output shape", "Param #")
+    widths = [max(len(header[i]), *(len(row[i]) for row in rows)) for i in range(3)]
+    rule = "-" * (sum(widths) + 4)
+
+    def line(cells: tuple[str, str, str]) -> str:
+        return f"{cells[0]:<{widths[0]}}  {cells[1]:<{widths[1]}}  {cells[2]:>{widths[2]}}"
+
+    lines = [f"{type(model).__name__} on input {tuple(input_shape)}", rule, line(header), rule]
+    lines += [line(row) for row in rows]
+    lines += [rule, f"Total parameters: {total:,}", f"Trainable parameters: {trainable:,}",
+              f"Parameter size: {size_mb:.2f} MB"]
+    return "\n".join(lines)
