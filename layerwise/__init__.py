@@ -8,6 +8,7 @@ them into reverse-mode differentiation of any feed-forward computation.
 from layerwise import functional, nn, ops, optim
 from layerwise.check import GradcheckError, detect_anomaly, gradcheck, jacobian, numerical_grad
 from layerwise.checkpoint import CheckpointError, load, load_metadata, save
+from layerwise.creation import arange, full, ones, ones_like, rand, randn, zeros, zeros_like
 from layerwise.engine import grad
 from layerwise.functional import (
     abs,
@@ -46,11 +47,13 @@ __all__ = [
     "Tensor",
     "__version__",
     "abs",
+    "arange",
     "clip",
     "concatenate",
     "detect_anomaly",
     "enable_grad",
     "exp",
+    "full",
     "functional",
     "get_default_dtype",
     "grad",
@@ -70,8 +73,12 @@ __all__ = [
     "nn",
     "no_grad",
     "numerical_grad",
+    "ones",
+    "ones_like",
     "ops",
     "optim",
+    "rand",
+    "randn",
     "reshape",
     "save",
     "set_default_dtype",
@@ -81,4 +88,6 @@ __all__ = [
     "tensor",
     "transpose",
     "where",
+    "zeros",
+    "zeros_like",
 ]

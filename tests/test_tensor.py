@@ -139,3 +139,15 @@ def test_repr_shows_values_and_graph() -> None:
     assert repr(x) == "tensor([1., 2.], requires_grad=True)"
     assert "grad_fn=Mul" in repr(x * 2)
     assert "dtype=int64" in repr(lw.tensor([1, 2]))
+
+
+def test_constructors() -> None:
+    assert lw.zeros((2, 3)).dtype == np.float32 and not lw.zeros(2).data.any()
+    assert lw.ones(3, dtype=np.float64, requires_grad=True).requires_grad
+    np.testing.assert_array_equal(lw.full((2,), 7.0).data, [7.0, 7.0])
+    assert lw.zeros_like(np.ones((2, 2), dtype=np.float64)).dtype == np.float64
+    np.testing.assert_array_equal(lw.ones_like(lw.zeros(3)).data, np.ones(3))
+    assert lw.arange(5).dtype == np.int64 and lw.arange(0.0, 1.0, 0.25).dtype == np.float32
+    first = lw.randn((3, 2), rng=np.random.default_rng(0)).data
+    np.testing.assert_array_equal(first, lw.randn((3, 2), rng=np.random.default_rng(0)).data)
+    assert ((lw.rand(100).data >= 0) & (lw.rand(100).data < 1)).all()
