@@ -1,4 +1,4 @@
-"""Every op of the registry: gradchecked in float64, and equal to PyTorch in float64."""
+"""Every case of the op registry: gradchecked in float64, and equal to PyTorch in float64."""
 
 from __future__ import annotations
 
@@ -8,25 +8,22 @@ import torch
 
 import layerwise as lw
 from layerwise import ops
-from tests.op_specs import CASES, OpCase
-
-
-def sample(case: OpCase) -> list[np.ndarray]:
-    return case.inputs(np.random.default_rng(abs(hash(case.id)) % 2**32))
+from layerwise.check.cases import CASES, OpCase
+from tests.op_specs import TORCH_TWINS
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.id)
 def test_gradcheck_float64(case: OpCase) -> None:
-    assert lw.gradcheck(case.call, sample(case))
+    assert lw.gradcheck(case.call, case.sample())
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.id)
 def test_matches_pytorch_float64(case: OpCase) -> None:
-    arrays = sample(case)
+    arrays = case.sample()
     ours = [lw.Tensor(a, requires_grad=a.dtype == np.float64) for a in arrays]
     theirs = [torch.tensor(a, requires_grad=a.dtype == np.float64) for a in arrays]
     out = case.call(*ours)
-    expected = case.torch_call(*theirs)
+    expected = TORCH_TWINS[case.id](*theirs)
     assert out.dtype == np.float64
     np.testing.assert_allclose(out.data, expected.detach().numpy(), rtol=1e-9, atol=1e-12)
 
@@ -58,4 +55,10 @@ def test_every_op_is_registered_and_has_a_case() -> None:
     assert defined - set(ops.ALL_OPS) == set(), "ops missing from layerwise.ops.ALL_OPS"
     covered = {case.op for case in CASES}
     missing = sorted(op.__name__ for op in ops.ALL_OPS if op not in covered)
-    assert missing == [], f"ops without a case in tests/op_specs.py: {missing}"
+    assert missing == [], f"ops without a case in layerwise/check/cases.py: {missing}"
+
+
+def test_every_case_has_a_pytorch_twin() -> None:
+    assert sorted({case.id for case in CASES} - set(TORCH_TWINS)) == []
+    assert sorted(set(TORCH_TWINS) - {case.id for case in CASES}) == []
+    assert len({case.id for case in CASES}) == len(CASES), "case ids must be unique"
