@@ -66,6 +66,7 @@ def write_atomically(path: Path, payload: bytes) -> None:
     folder = path.parent if str(path.parent) else Path(".")
     descriptor, temporary = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes 0600; give what open() would
         with os.fdopen(descriptor, "wb") as handle:
             handle.write(payload)
             handle.flush()
@@ -81,6 +82,12 @@ def write_atomically(path: Path, payload: bytes) -> None:
         os.close(directory)
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def load(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
     """Read the named arrays of a checkpoint written by `save` (or any safetensors file).
 
@@ -89,20 +96,23 @@ def load(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
         CheckpointError: the file is not a valid safetensors file (too short, header length
             beyond the file, header not JSON, unknown dtype, byte ranges that do not fit).
     """
-    data, _ = _read_checked(Path(path))
+    data, header = _read_checked(Path(path), with_data=True)
     try:
-        return dict(safetensors.numpy.load(data))
+        arrays = safetensors.numpy.load(data)
     except Exception as error:  # the header passed our checks; report anything else as ours
         raise CheckpointError(f"{path}: not a readable safetensors file ({error})") from None
+    in_file_order = sorted((name for name in header if name != "__metadata__"),
+                           key=lambda name: header[name]["data_offsets"][0])
+    return {name: arrays[name] for name in in_file_order}
 
 
 def load_metadata(path: str | os.PathLike[str]) -> dict[str, str]:
     """The str -> str metadata stored in a checkpoint's header ({} if none)."""
-    _, header = _read_checked(Path(path))
+    _, header = _read_checked(Path(path), with_data=False)
     return dict(header.get("__metadata__") or {})
 
 
-def _read_checked(path: Path) -> tuple[bytes, dict[str, Any]]:
+def _read_checked(path: Path, with_data: bool) -> tuple[bytes, dict[str, Any]]:
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint at {path}")
     size = path.stat().st_size
@@ -126,6 +136,8 @@ def _read_checked(path: Path) -> tuple[bytes, dict[str, Any]]:
         if not isinstance(header, dict):
             raise refuse("its header is not a JSON object")
         _check_entries(header, size - 8 - header_length, refuse)
+        if not with_data:
+            return b"", header
         file.seek(0)
         data = file.read()
     return data, header

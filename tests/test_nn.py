@@ -94,7 +94,7 @@ def test_load_state_dict_names_missing_unexpected_and_misshapen_keys() -> None:
     state = model.state_dict()
     del state["out.bias"]
     state["extra.weight"] = np.zeros(2)
-    with pytest.raises(KeyError, match=r"missing keys: 'out.bias'; unexpected keys: "
+    with pytest.raises(nn.StateDictError, match=r"missing keys: 'out.bias'; unexpected keys: "
                                        r"'extra.weight'"):
         model.load_state_dict(state)
     result = model.load_state_dict(state, strict=False)
@@ -272,3 +272,37 @@ def test_lecture_three_nested_linear_layers_with_l2_loss() -> None:
     np.testing.assert_allclose(model[2].weight.grad, delta @ (W2 @ W1 @ x).T, rtol=1e-12)
     np.testing.assert_allclose(model[1].weight.grad, W3.T @ delta @ (W1 @ x).T, rtol=1e-12)
     np.testing.assert_allclose(model[0].weight.grad, W2.T @ W3.T @ delta @ x.T, rtol=1e-12)
+
+
+def test_a_reassigned_buffer_stays_in_the_state() -> None:
+    layer = nn.Standardize(np.zeros(3), np.ones(3))
+    layer.mean = np.full(3, 2.0, dtype=np.float32)
+    assert list(layer.state_dict()) == ["mean", "std"]
+    np.testing.assert_array_equal(layer.state_dict()["mean"], [2.0, 2.0, 2.0])
+
+
+def test_standardize_puts_preprocessing_into_the_model() -> None:
+    layer = nn.Standardize(np.array([1.0, 2.0]), np.array([2.0, 4.0]))
+    out = layer(np.array([[3.0, 2.0]]))
+    np.testing.assert_array_equal(out.data, [[1.0, 0.0]])
+    assert out.dtype == np.float32
+    with pytest.raises(ValueError, match=r"expected inputs ending in \(2,\), got \(1, 3\)"):
+        layer(np.zeros((1, 3)))
+
+
+def test_zero_grad_can_fill_zeros_instead() -> None:
+    model = TwoLayer()
+    F.cross_entropy(model(np.ones((2, 4))), np.array([0, 1])).backward()
+    model.zero_grad(set_to_none=False)
+    assert all(p.grad is not None and not p.grad.any() for p in model.parameters())
+
+
+def test_frozen_parameters_may_stay_in_the_optimizer() -> None:
+    model = TwoLayer()
+    model.hidden.requires_grad_(False)
+    before = model.hidden.weight.data.copy()
+    optimizer = lw.optim.SGD(model.parameters(), lr=0.1)
+    F.cross_entropy(model(np.ones((2, 4))), np.array([0, 1])).backward()
+    optimizer.step()
+    np.testing.assert_array_equal(model.hidden.weight.data, before)
+    assert model.hidden.weight.grad is None and model.out.weight.grad is not None

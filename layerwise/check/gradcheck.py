@@ -85,6 +85,24 @@ def gradcheck(fn: Callable[..., Tensor], inputs: Any, eps: float = 1e-6, atol: f
     return True
 
 
+def gradient_error(fn: Callable[..., Tensor], inputs: Any, eps: float = 1e-6) -> float:
+    """The largest relative error between analytic and finite-difference Jacobians.
+
+    For each floating input, max |analytic - numerical| / max |numerical| over all of its
+    Jacobian's entries (normwise, so entries near 0 do not inflate it); the worst input wins.
+    """
+    values = list(inputs) if isinstance(inputs, list | tuple) else [inputs]
+    arrays = [_as_float64(value) for value in values]
+    checked = [i for i, a in enumerate(arrays) if a.dtype == np.float64]
+    worst = 0.0
+    for analytic, index in zip(_analytic_jacobians(fn, arrays, checked), checked, strict=True):
+        numerical = _numerical_jacobian(fn, arrays, index, eps)
+        if numerical.size:
+            scale = max(float(np.abs(numerical).max()), 1e-12)
+            worst = max(worst, float(np.abs(analytic - numerical).max()) / scale)
+    return worst
+
+
 def _as_float64(value: Any) -> np.ndarray:
     array = as_array(value)
     if array.dtype.kind == "f":

@@ -12,13 +12,14 @@ from layerwise.nn.activation import (
     Softplus,
     Tanh,
 )
-from layerwise.nn.layers import Dropout, Flatten, Identity, Linear, Sequential
+from layerwise.nn.layers import Dropout, Flatten, Identity, Linear, Sequential, Standardize
 from layerwise.nn.loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
-from layerwise.nn.module import IncompatibleKeys, Module
+from layerwise.nn.module import IncompatibleKeys, Module, StateDictError
 from layerwise.nn.parameter import Parameter
 
 __all__ = [
     "ELU", "GELU", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "Dropout", "Flatten",
     "Identity", "IncompatibleKeys", "LeakyReLU", "Linear", "LogSoftmax", "MSELoss", "Module",
-    "Parameter", "ReLU", "Sequential", "Sigmoid", "Softmax", "Softplus", "Tanh", "init",
+    "Parameter", "ReLU", "Sequential", "Sigmoid", "Softmax", "Softplus", "Standardize",
+    "StateDictError", "Tanh", "init",
 ]

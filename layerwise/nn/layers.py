@@ -88,6 +88,45 @@ class Linear(Module):
                 f"bias={self.bias is not None}")
 
 
+class Standardize(Module):
+    """y = (x - mean) / std, with mean and std fixed (computed from the training set).
+
+    Putting the preprocessing inside the model keeps it in the state_dict: a checkpoint then
+    holds everything needed to classify raw inputs.
+
+    Args:
+        mean, std: arrays broadcastable against one input (e.g. per pixel (784,)).
+        dtype: of the stored statistics (the default dtype when None).
+    Shape: any input whose trailing axes match mean and std -> the same.
+    """
+
+    mean: np.ndarray
+    std: np.ndarray
+
+    def __init__(self, mean: Any, std: Any, dtype: DTypeLike | None = None) -> None:
+        super().__init__()
+        dtype = np.dtype(dtype) if dtype is not None else get_default_dtype()
+        mean, std = np.asarray(mean, dtype=dtype), np.asarray(std, dtype=dtype)
+        if mean.shape != std.shape:
+            raise ValueError(f"Standardize: mean has shape {mean.shape} but std {std.shape}")
+        if (std <= 0).any():
+            raise ValueError("Standardize: std must be positive everywhere")
+        self.register_buffer("mean", mean)
+        self.register_buffer("std", std)
+
+    def forward(self, x: Any) -> Tensor:
+        data = x.data if isinstance(x, Tensor) else np.asarray(x)
+        if data.shape[data.ndim - self.mean.ndim:] != self.mean.shape:
+            raise ValueError(f"Standardize expected inputs ending in {self.mean.shape}, got "
+                             f"{data.shape}")
+        if isinstance(x, Tensor) and x.requires_grad:
+            return (x - self.mean) / self.std
+        return Tensor((data.astype(self.mean.dtype, copy=False) - self.mean) / self.std)
+
+    def extra_repr(self) -> str:
+        return f"shape={self.mean.shape}"
+
+
 class Dropout(Module):
     """Zero each value with probability p and scale the rest by 1 / (1 - p) in training mode;
     pass values through unchanged in eval mode.

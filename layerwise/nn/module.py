@@ -13,6 +13,10 @@ from layerwise.nn.summary import summarize
 from layerwise.tensor import Tensor
 
 
+class StateDictError(ValueError):
+    """A state that does not fit the module: missing, unexpected or wrong-shaped keys."""
+
+
 class IncompatibleKeys(NamedTuple):
     """What `load_state_dict(strict=False)` could not match."""
 
@@ -57,6 +61,10 @@ class Module:
                 f"{type(self).__name__}: call super().__init__() before assigning "
                 f"parameters or sub-modules (assigning {name!r})")
         if registries[0] is not None:
+            if name in self._buffers and isinstance(value, np.ndarray):
+                self._buffers[name] = value  # a buffer reassigned stays a buffer
+                object.__setattr__(self, name, value)
+                return
             for registry in (self._parameters, self._modules, self._buffers):
                 registry.pop(name, None)
             if isinstance(value, Parameter):
@@ -133,10 +141,14 @@ class Module:
         """Evaluation mode: dropout passes values through."""
         return self.train(False)
 
-    def zero_grad(self) -> None:
-        """Forget every parameter's gradient (set to None, so the next backward assigns it)."""
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Forget every parameter's gradient: None (the next backward assigns it), or zeros
+        when set_to_none is False."""
         for parameter in self.parameters():
-            parameter.grad = None
+            if set_to_none or parameter.grad is None:
+                parameter.grad = None
+            else:
+                parameter.grad = np.zeros_like(parameter.data)
 
     def requires_grad_(self, requires_grad: bool = True) -> Module:
         """Freeze (False) or unfreeze every parameter."""
@@ -175,8 +187,8 @@ class Module:
                 problems.append("missing keys: " + ", ".join(repr(k) for k in missing))
             if unexpected:
                 problems.append("unexpected keys: " + ", ".join(repr(k) for k in unexpected))
-            raise KeyError(f"load_state_dict for {type(self).__name__}: "
-                           + "; ".join(problems))
+            raise StateDictError(f"load_state_dict for {type(self).__name__}: "
+                                 + "; ".join(problems))
         updates = []
         for name, target in own.items():
             if name not in state:
@@ -185,7 +197,7 @@ class Module:
                                else state[name])
             array = target.data if isinstance(target, Parameter) else target
             if value.shape != array.shape:
-                raise ValueError(
+                raise StateDictError(
                     f"load_state_dict for {type(self).__name__}: {name!r} has shape "
                     f"{value.shape} in the state but {array.shape} in the model")
             updates.append((array, value))

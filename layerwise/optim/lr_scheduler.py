@@ -14,7 +14,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from layerwise.optim.optimizer import Optimizer, check_range
+from layerwise.optim.optimizer import Optimizer, check_count, check_range
 
 
 class LRScheduler:
@@ -63,10 +63,8 @@ class StepLR(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1,
                  last_epoch: int = -1) -> None:
-        if not isinstance(step_size, int) or step_size < 1:
-            raise ValueError(f"StepLR: step_size must be a positive integer, got {step_size!r}")
         check_range("StepLR", "gamma", gamma)
-        self.step_size, self.gamma = step_size, gamma
+        self.step_size, self.gamma = check_count("StepLR", "step_size", step_size), gamma
         super().__init__(optimizer, last_epoch)
 
     def lr_at(self, step: int, base_lr: float, group: dict[str, Any]) -> float:
@@ -91,10 +89,8 @@ class CosineAnnealingLR(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0,
                  last_epoch: int = -1) -> None:
-        if not isinstance(T_max, int) or T_max < 1:
-            raise ValueError(f"CosineAnnealingLR: T_max must be a positive integer, got {T_max!r}")
         check_range("CosineAnnealingLR", "eta_min", eta_min)
-        self.T_max, self.eta_min = T_max, eta_min
+        self.T_max, self.eta_min = check_count("CosineAnnealingLR", "T_max", T_max), eta_min
         super().__init__(optimizer, last_epoch)
 
     def lr_at(self, step: int, base_lr: float, group: dict[str, Any]) -> float:
@@ -112,15 +108,22 @@ class LinearLR(LRScheduler):
         check_range("LinearLR", "end_factor", end_factor, 0.0, 1.0, high_inclusive=True)
         if start_factor == 0:
             raise ValueError("LinearLR: start_factor must be greater than 0")
-        if not isinstance(total_iters, int) or total_iters < 1:
-            raise ValueError(f"LinearLR: total_iters must be a positive integer, got "
-                             f"{total_iters!r}")
-        self.start_factor, self.end_factor, self.total_iters = start_factor, end_factor, total_iters
+        self.start_factor, self.end_factor = start_factor, end_factor
+        self.total_iters = check_count("LinearLR", "total_iters", total_iters)
         super().__init__(optimizer, last_epoch)
 
     def lr_at(self, step: int, base_lr: float, group: dict[str, Any]) -> float:
         progress = min(step, self.total_iters) / self.total_iters
         return base_lr * (self.start_factor + (self.end_factor - self.start_factor) * progress)
+
+
+def _per_group(name: str, value: float | Sequence[float], groups: int) -> list[float]:
+    """One value per parameter group, from a single value or a sequence of them."""
+    values = list(value) if isinstance(value, Sequence) else [value] * groups
+    if len(values) != groups:
+        raise ValueError(f"OneCycleLR: {len(values)} {name} values for {groups} parameter "
+                         f"groups")
+    return values
 
 
 class OneCycleLR(LRScheduler):
@@ -137,29 +140,29 @@ class OneCycleLR(LRScheduler):
                  total_steps: int | None = None, epochs: int | None = None,
                  steps_per_epoch: int | None = None, pct_start: float = 0.3,
                  anneal_strategy: str = "cos", cycle_momentum: bool = True,
-                 base_momentum: float = 0.85, max_momentum: float = 0.95,
+                 base_momentum: float | Sequence[float] = 0.85,
+                 max_momentum: float | Sequence[float] = 0.95,
                  div_factor: float = 25.0, final_div_factor: float = 1e4,
                  three_phase: bool = False, last_epoch: int = -1) -> None:
         if total_steps is None:
             if epochs is None or steps_per_epoch is None:
                 raise ValueError("OneCycleLR: give total_steps, or epochs and steps_per_epoch")
-            total_steps = epochs * steps_per_epoch
-        if not isinstance(total_steps, int) or total_steps < 1:
-            raise ValueError(f"OneCycleLR: total_steps must be a positive integer, got "
-                             f"{total_steps!r}")
+            total_steps = (check_count("OneCycleLR", "epochs", epochs)
+                           * check_count("OneCycleLR", "steps_per_epoch", steps_per_epoch))
+        total_steps = check_count("OneCycleLR", "total_steps", total_steps)
         check_range("OneCycleLR", "pct_start", pct_start, 0.0, 1.0, high_inclusive=True)
         if anneal_strategy not in ("cos", "linear"):
             raise ValueError(f"OneCycleLR: anneal_strategy must be 'cos' or 'linear', got "
                              f"{anneal_strategy!r}")
         groups = optimizer.param_groups
-        max_lrs = list(max_lr) if isinstance(max_lr, Sequence) else [max_lr] * len(groups)
-        if len(max_lrs) != len(groups):
-            raise ValueError(f"OneCycleLR: {len(max_lrs)} max_lr values for {len(groups)} "
-                             f"parameter groups")
+        max_lrs = _per_group("max_lr", max_lr, len(groups))
+        base_momenta = _per_group("base_momentum", base_momentum, len(groups))
+        max_momenta = _per_group("max_momentum", max_momentum, len(groups))
         self.total_steps = total_steps
         self.anneal_strategy = anneal_strategy
         self.cycle_momentum = cycle_momentum
-        for group, peak in zip(groups, max_lrs, strict=True):
+        for group, peak, low, high in zip(groups, max_lrs, base_momenta, max_momenta,
+                                          strict=True):
             group["initial_lr"] = group["lr"] = peak / div_factor
             group["max_lr"] = peak
             group["min_lr"] = group["initial_lr"] / final_div_factor
@@ -167,8 +170,8 @@ class OneCycleLR(LRScheduler):
                 if "momentum" not in group and "betas" not in group:
                     raise ValueError("OneCycleLR: cycle_momentum needs an optimizer with "
                                      "momentum or betas; pass cycle_momentum=False")
-                group["base_momentum"], group["max_momentum"] = base_momentum, max_momentum
-                self._set_momentum(group, max_momentum)
+                group["base_momentum"], group["max_momentum"] = low, high
+                self._set_momentum(group, high)
         first_end = float(pct_start * total_steps) - 1
         if three_phase:
             self.phases = [

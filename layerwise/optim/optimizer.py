@@ -15,14 +15,21 @@ from layerwise.tensor import Tensor
 def check_range(owner: str, name: str, value: float, low: float = 0.0,
                 high: float | None = None, high_inclusive: bool = False) -> None:
     """ValueError naming the hyperparameter when value is outside [low, high) (or [low, high])."""
-    if isinstance(value, bool) or not isinstance(value, int | float | np.floating):
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
         raise ValueError(f"{owner}: {name} must be a number, got {value!r}")
-    if value < low or (high is not None and (value > high or
-                                             (value == high and not high_inclusive))):
+    inside_high = high is None or value < high or (high_inclusive and value == high)
+    if not (value >= low and inside_high):  # written so that NaN fails too
         closing = "]" if high_inclusive else ")"
         interval = f"[{low}, {high}{closing}" if high is not None else f">= {low}"
         raise ValueError(f"{owner}: {name} must be {'in ' if high is not None else ''}"
                          f"{interval}, got {value}")
+
+
+def check_count(owner: str, name: str, value: object) -> int:
+    """`value` as a positive int (NumPy integers too), or a ValueError naming it."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+        raise ValueError(f"{owner}: {name} must be a positive integer, got {value!r}")
+    return int(value)
 
 
 class Optimizer:
@@ -50,10 +57,9 @@ class Optimizer:
         params = group["params"]
         params = [params] if isinstance(params, Tensor) else list(params)
         for position, param in enumerate(params):
-            if not isinstance(param, Tensor) or not param.requires_grad:
-                raise TypeError(
-                    f"{type(self).__name__}: params[{position}] must be a Parameter (or Tensor "
-                    f"that requires grad), got {type(param).__name__}")
+            if not isinstance(param, Tensor):
+                raise TypeError(f"{type(self).__name__}: params[{position}] must be a Parameter "
+                                f"or Tensor, got {type(param).__name__}")
         known = {id(p) for g in self.param_groups for p in g["params"]}
         if any(id(p) in known for p in params):
             raise ValueError(f"{type(self).__name__}: a parameter appears in two groups")
@@ -68,11 +74,15 @@ class Optimizer:
     def validate(self, group: dict[str, Any]) -> None:
         """Raise ValueError naming any bad hyperparameter of `group`."""
 
-    def zero_grad(self) -> None:
-        """Forget every parameter's gradient (set to None, so the next backward assigns it)."""
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Forget every parameter's gradient: set it to None (so the next backward assigns
+        it without adding), or fill it with zeros when set_to_none is False."""
         for group in self.param_groups:
             for param in group["params"]:
-                param.grad = None
+                if set_to_none or param.grad is None:
+                    param.grad = None
+                else:
+                    param.grad = np.zeros_like(param.data)
 
     def step(self) -> None:
         """Update every parameter that has a gradient."""
@@ -100,7 +110,7 @@ class Optimizer:
         for group in self.param_groups:
             indices = []
             for param in group["params"]:
-                if id(param) in self.state:
+                if self.state.get(id(param)):
                     state[index] = copy.deepcopy(self.state[id(param)])
                 indices.append(index)
                 index += 1
