@@ -1,23 +1,46 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+FASHION_MNIST := /usr/share/datasets/fashion-mnist
 
-.PHONY: test lint check venv clean
+.PHONY: demo test lint data venv clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.test-installed: pyproject.toml | $(BIN)/python
+# The CLI's extra (tqdm, matplotlib) for the demo; the test extra adds pytest, ruff, mypy and
+# torch (the oracle of the tests).
+$(VENV)/.installed-cli: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -e '.[cli]'
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -e '.[test]'
 	touch $@
 
-venv: $(VENV)/.test-installed
+venv: $(VENV)/.installed-test
+
+# Fashion-MNIST: Debian's package where apt works and we are root, else the official files
+# (checked against their MD5 sums) into ~/.cache/layerwise. LAYERWISE_DATA points elsewhere.
+data: $(VENV)/.installed-cli
+	@if [ -n "$$LAYERWISE_DATA" ] || [ -f $(FASHION_MNIST)/t10k-labels-idx1-ubyte.gz ]; then \
+	  echo "fashion-mnist: present"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	  { DEBIAN_FRONTEND=noninteractive apt-get install -y -q dataset-fashion-mnist || \
+	    { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q dataset-fashion-mnist; }; }; then \
+	  echo "fashion-mnist: installed from Debian's dataset-fashion-mnist"; \
+	else \
+	  $(BIN)/layerwise download fashion-mnist; \
+	fi
+
+demo: data
+	$(BIN)/layerwise train
 
 lint: venv
 	$(BIN)/ruff check layerwise tests
 	$(BIN)/mypy
 
-test: lint
+test: lint data
 	$(BIN)/python -m pytest -q
 
 clean:

@@ -1,0 +1,284 @@
+"""The `layerwise` command: train, evaluate, predict, gradcheck, download.
+
+User errors print one line (`layerwise: error: ...`) and exit with status 2; `--debug`
+shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from layerwise.checkpoint import CheckpointError
+from layerwise.train.config import (
+    ACTIVATIONS,
+    DATASETS,
+    OPTIMIZERS,
+    SCHEDULES,
+    RunConfig,
+    read_toml,
+)
+
+EXIT_USER_ERROR = 2
+EXIT_INTERRUPTED = 130
+
+
+class UsageError(Exception):
+    """A mistake in what the user asked for; its message is shown as is."""
+
+
+def widths(text: str) -> list[int]:
+    try:
+        return [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected layer widths like 512,256, got {text!r}") from None
+
+
+def parser() -> argparse.ArgumentParser:
+    main = argparse.ArgumentParser(
+        prog="layerwise", description="Train, evaluate and inspect layerwise networks.")
+    main.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+    commands = main.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    train = commands.add_parser("train", help="train a network and write a run folder")
+    train.add_argument("--dataset", choices=DATASETS)
+    train.add_argument("--data", metavar="DIR", help="folder with the Fashion-MNIST files")
+    train.add_argument("--hidden", type=widths, metavar="W1,W2,...", help="hidden widths")
+    train.add_argument("--activation", choices=ACTIVATIONS)
+    train.add_argument("--dropout", type=float, metavar="P")
+    train.add_argument("--optimizer", choices=OPTIMIZERS)
+    train.add_argument("--lr", type=float)
+    train.add_argument("--weight-decay", type=float)
+    train.add_argument("--momentum", type=float, help="for --optimizer sgd")
+    train.add_argument("--schedule", choices=SCHEDULES, help="learning-rate schedule")
+    train.add_argument("--label-smoothing", type=float)
+    train.add_argument("--batch-size", type=int)
+    train.add_argument("--epochs", type=int, help="total epochs (with --resume: run on to N)")
+    train.add_argument("--validation-size", type=int, metavar="N",
+                       help="training samples held out for validation")
+    train.add_argument("--samples", type=int, help="training points of a 2-D dataset")
+    train.add_argument("--seed", type=int)
+    train.add_argument("--config", metavar="FILE.toml", help="settings file (flags win)")
+    train.add_argument("--out", metavar="DIR", help="run folder (default runs/DATASET-TIME)")
+    train.add_argument("--resume", metavar="DIR", help="continue a stopped run")
+    train.add_argument("--quiet", action="store_true", help="no progress output")
+
+    evaluate = commands.add_parser("evaluate", help="test accuracy of a run or checkpoint")
+    evaluate.add_argument("target", metavar="RUN_DIR_OR_CHECKPOINT")
+    evaluate.add_argument("--data", metavar="DIR")
+
+    predict = commands.add_parser("predict", help="classify images with a trained run")
+    predict.add_argument("target", metavar="RUN_DIR_OR_CHECKPOINT")
+    predict.add_argument("files", nargs="+", metavar="FILE", help="PNG, .npy or IDX files")
+    predict.add_argument("--top", type=int, default=3, help="classes shown per image")
+
+    commands.add_parser("gradcheck", help="gradcheck every op and a small network in float64")
+
+    download = commands.add_parser("download", help="fetch a dataset")
+    download.add_argument("dataset", choices=["fashion-mnist"])
+    download.add_argument("--data", metavar="DIR")
+    return main
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    arguments = parser().parse_args(argv)
+    try:
+        return COMMANDS[arguments.command](arguments)
+    except KeyboardInterrupt:
+        print("\nlayerwise: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as error:
+        if arguments.debug:
+            traceback.print_exc()
+        message = str(error) or type(error).__name__
+        if isinstance(error, KeyError):
+            message = str(error.args[0]) if error.args else message
+        expected = (UsageError, ValueError, TypeError, KeyError, FileNotFoundError,
+                    CheckpointError, FloatingPointError, OSError)
+        if isinstance(error, expected):
+            print(f"layerwise: error: {message}", file=sys.stderr)
+            return EXIT_USER_ERROR
+        print(f"layerwise: internal error: {type(error).__name__}: {message} (run with --debug "
+              f"for the traceback and report it)", file=sys.stderr)
+        return 1
+
+
+# --- train ---------------------------------------------------------------------------------
+
+
+def resolve_config(arguments: argparse.Namespace) -> RunConfig:
+    values: dict[str, Any] = {}
+    if arguments.config:
+        values.update(read_toml(arguments.config))
+    for name in RunConfig.__dataclass_fields__:
+        flag = getattr(arguments, name, None)
+        if flag is not None:
+            values[name] = flag
+    return RunConfig.from_dict(values, arguments.config or "flags").validate()
+
+
+def command_train(arguments: argparse.Namespace) -> int:
+    from layerwise.train.run import Run, read_run_config
+
+    if arguments.resume:
+        folder = Path(arguments.resume)
+        config = read_run_config(folder)
+        if arguments.epochs is not None:
+            config.epochs = arguments.epochs
+        if arguments.data is not None:
+            config.data = arguments.data
+        run = Run(config, folder, verbose=not arguments.quiet)
+        run.restore()
+        if run.trainer.epoch >= config.epochs:
+            print(f"the run already has {run.trainer.epoch} epochs; pass --epochs N to go on",
+                  file=sys.stderr)
+        else:
+            print(f"resuming {folder} at epoch {run.trainer.epoch + 1} of {config.epochs}",
+                  file=sys.stderr)
+    else:
+        config = resolve_config(arguments)
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        default = Path("runs") / f"{config.dataset}-{stamp}"
+        folder = Path(arguments.out) if arguments.out else default
+        if (folder / "checkpoint.safetensors").exists():
+            raise UsageError(f"{folder} already holds a run; continue it with --resume {folder} "
+                             f"or choose another --out")
+        run = Run(config, folder, verbose=not arguments.quiet)
+    started = time.perf_counter()
+    try:
+        result = run.train()
+    except KeyboardInterrupt:
+        print(f"\nlayerwise: interrupted; the last finished epoch ({run.trainer.epoch}) is saved. "
+              f"Continue with: layerwise train --resume {folder}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    print(f"trained {run.trainer.epoch} epochs in {time.perf_counter() - started:.1f} s")
+    print(f"test accuracy: {result.accuracy:.4f}")
+    print(f"run folder: {folder}")
+    return 0
+
+
+# --- evaluate and predict ----------------------------------------------------------------------
+
+
+def load_trained(target: str, data: str | None = None) -> Any:
+    """A Run rebuilt from a run folder or a model.safetensors file, with its weights."""
+    from layerwise.checkpoint import load, load_metadata
+    from layerwise.train.run import Run
+
+    path = Path(target)
+    checkpoint = path / "model.safetensors" if path.is_dir() else path
+    if path.is_dir() and not checkpoint.is_file():
+        raise FileNotFoundError(f"{path} holds no model.safetensors: is it a run folder?")
+    metadata = load_metadata(checkpoint)
+    if "config" not in metadata:
+        raise UsageError(f"{checkpoint} was not written by layerwise train (no config in its "
+                         f"metadata)")
+    config = RunConfig.from_dict(json.loads(metadata["config"]), str(checkpoint))
+    if data is not None:
+        config.data = data
+    run = Run(config, checkpoint.parent, verbose=False)
+    run.model.load_state_dict(load(checkpoint))
+    return run
+
+
+def command_evaluate(arguments: argparse.Namespace) -> int:
+    run = load_trained(arguments.target, arguments.data)
+    result = run.trainer.evaluate(run.splits.test_x, run.splits.test_y)
+    print(f"test loss: {result.loss:.4f}")
+    print(f"test accuracy: {result.accuracy:.4f}")
+    print("per-class accuracy:")
+    for name, value in zip(run.splits.classes, result.per_class_accuracy, strict=True):
+        print(f"  {name:<12} {value:.4f}")
+    return 0
+
+
+def read_images(path: Path) -> np.ndarray:
+    """Images as (N, H, W) floats in [0, 1] from a PNG, a .npy or an IDX file."""
+    from layerwise.data import read_idx
+
+    if not path.is_file():
+        raise FileNotFoundError(f"no such file: {path}")
+    suffix = path.suffix.lower()
+    if suffix == ".png":
+        try:
+            import matplotlib.image
+        except ImportError:
+            raise UsageError("reading PNG files needs matplotlib: pip install "
+                             "'layerwise[cli]'") from None
+        pixels = np.asarray(matplotlib.image.imread(path), dtype=np.float64)
+        if pixels.ndim == 3:
+            pixels = pixels[..., :3].mean(axis=2)
+        return pixels[np.newaxis]
+    if suffix == ".npy":
+        try:
+            array = np.load(path, allow_pickle=False)
+        except ValueError as error:
+            raise UsageError(f"{path}: not a plain .npy array ({error})") from None
+    else:
+        array = read_idx(path)
+    array = np.asarray(array, dtype=np.float64)
+    if array.ndim == 2:
+        array = array[np.newaxis]
+    if array.size and array.max() > 1.0:
+        array = array / 255.0
+    return array
+
+
+def command_predict(arguments: argparse.Namespace) -> int:
+    run = load_trained(arguments.target)
+    features = run.splits.test_x.shape[1]
+    classes = run.splits.classes
+    for name in arguments.files:
+        images = read_images(Path(name))
+        if images[0].size != features:
+            raise UsageError(f"{name}: images of shape {images.shape[1:]} ({images[0].size} "
+                             f"values), but the model takes {features} values per image")
+        probabilities = run.trainer.predict(images.reshape(len(images), -1).astype(np.float32))
+        for index, row in enumerate(probabilities):
+            best = np.argsort(row)[::-1][:max(arguments.top, 1)]
+            label = name if len(images) == 1 else f"{name}[{index}]"
+            shown = ", ".join(f"{classes[c]} ({row[c]:.3f})" for c in best)
+            print(f"{label}: {shown}")
+    return 0
+
+
+# --- gradcheck and download -------------------------------------------------------------------
+
+
+def command_gradcheck(arguments: argparse.Namespace) -> int:
+    from layerwise.check.report import gradcheck_report
+
+    rows = gradcheck_report()
+    width = max(len(row.name) for row in rows)
+    print(f"{'case':<{width}}  {'max rel. error':>14}  result")
+    for row in rows:
+        print(f"{row.name:<{width}}  {row.error:>14.2e}  {'ok' if row.passed else 'FAILED'}")
+    failed = [row.name for row in rows if not row.passed]
+    print(f"{len(rows) - len(failed)} passed, {len(failed)} failed")
+    return 1 if failed else 0
+
+
+def command_download(arguments: argparse.Namespace) -> int:
+    from layerwise.data import fashion_mnist
+
+    for split in ("train", "test"):
+        fashion_mnist(split, root=arguments.data, download=True)
+    print("fashion-mnist is ready")
+    return 0
+
+
+COMMANDS = {"train": command_train, "evaluate": command_evaluate, "predict": command_predict,
+            "gradcheck": command_gradcheck, "download": command_download}
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,18 @@
+"""Training: Trainer and fit, History, callbacks, metrics."""
+
+from layerwise.train.callbacks import (
+    Callback,
+    CSVLogger,
+    EarlyStopping,
+    LRSchedulerStep,
+    ModelCheckpoint,
+)
+from layerwise.train.history import History
+from layerwise.train.metrics import accuracy, confusion_matrix, per_class_accuracy
+from layerwise.train.trainer import Evaluation, Trainer, TrainingDivergedError, fit
+
+__all__ = [
+    "CSVLogger", "Callback", "EarlyStopping", "Evaluation", "History", "LRSchedulerStep",
+    "ModelCheckpoint", "Trainer", "TrainingDivergedError", "accuracy", "confusion_matrix", "fit",
+    "per_class_accuracy",
+]

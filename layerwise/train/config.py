@@ -1,0 +1,92 @@
+"""RunConfig: every choice of a `layerwise train` run, with the defaults of the reference
+recipe, read from defaults < a TOML file < command-line flags."""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+DATASETS = ("fashion-mnist", "spirals", "moons", "xor", "circles")
+ACTIVATIONS = ("relu", "leaky_relu", "elu", "gelu", "tanh", "sigmoid", "softplus")
+OPTIMIZERS = ("adamw", "adam", "sgd", "rmsprop", "adagrad")
+SCHEDULES = ("cosine", "constant", "step", "onecycle")
+
+
+@dataclass
+class RunConfig:
+    """The resolved settings of one training run (saved as config.json in the run folder).
+
+    The defaults train a 784-512-256-10 ReLU MLP on standardized Fashion-MNIST with dropout,
+    AdamW, a cosine learning-rate decay over all steps and label smoothing.
+    """
+
+    dataset: str = "fashion-mnist"
+    data: str | None = None
+    hidden: list[int] = field(default_factory=lambda: [512, 256])
+    activation: str = "relu"
+    dropout: float = 0.2
+    optimizer: str = "adamw"
+    lr: float = 1e-3
+    weight_decay: float = 1e-2
+    momentum: float = 0.9
+    schedule: str = "cosine"
+    label_smoothing: float = 0.1
+    batch_size: int = 128
+    epochs: int = 20
+    validation_size: int = 5000
+    seed: int = 0
+    samples: int = 2000
+
+    def validate(self) -> RunConfig:
+        """Raise ValueError naming the first bad setting."""
+        choices = {"dataset": DATASETS, "activation": ACTIVATIONS, "optimizer": OPTIMIZERS,
+                   "schedule": SCHEDULES}
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"--{name.replace('_', '-')} must be one of "
+                                 f"{', '.join(allowed)}; got {getattr(self, name)!r}")
+        if not self.hidden or any(not isinstance(h, int) or h < 1 for h in self.hidden):
+            raise ValueError(f"--hidden must be positive layer widths like 512,256; got "
+                             f"{self.hidden!r}")
+        positive = {"lr": self.lr, "batch-size": self.batch_size, "epochs": self.epochs,
+                    "samples": self.samples}
+        for name, value in positive.items():
+            if not value > 0:
+                raise ValueError(f"--{name} must be positive, got {value}")
+        for name, value in {"weight-decay": self.weight_decay, "momentum": self.momentum,
+                            "validation-size": self.validation_size}.items():
+            if value < 0:
+                raise ValueError(f"--{name} must be >= 0, got {value}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"--dropout must be in [0, 1), got {self.dropout}")
+        if not 0.0 <= self.label_smoothing <= 1.0:
+            raise ValueError(f"--label-smoothing must be in [0, 1], got {self.label_smoothing}")
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any], source: str) -> RunConfig:
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"{source}: unknown settings {', '.join(unknown)} (known: "
+                             f"{', '.join(sorted(known))})")
+        return cls(**values)
+
+
+def read_toml(path: str | Path) -> dict[str, Any]:
+    """The settings of a TOML config file (flat keys, or under a [train] table)."""
+    try:
+        with open(path, "rb") as file:
+            values = tomllib.load(file)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"no config file at {path}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ValueError(f"{path}: not valid TOML ({error})") from None
+    values = values.get("train", values)
+    return {key.replace("-", "_"): value for key, value in values.items()}

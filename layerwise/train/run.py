@@ -1,0 +1,257 @@
+"""A training run and its folder: what `layerwise train` builds, saves every epoch, resumes
+and evaluates.
+
+The folder holds config.json (the resolved settings and library versions),
+model.safetensors (latest weights, with the config in its metadata, so the file alone can be
+evaluated), checkpoint.safetensors (what resuming needs: weights, optimizer and scheduler
+state, the random generators' states, the epoch and the history, in one atomic write),
+metrics.json, metrics.csv and the plots.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import layerwise
+from layerwise import nn, optim
+from layerwise.checkpoint import load, load_metadata, save, write_atomically
+from layerwise.data import SYNTHETIC_DATASETS, fashion_mnist
+from layerwise.optim.lr_scheduler import LRScheduler
+from layerwise.train.callbacks import Callback, LRSchedulerStep, write_history_csv
+from layerwise.train.config import RunConfig
+from layerwise.train.history import History
+from layerwise.train.trainer import Evaluation, Trainer
+
+ACTIVATION_MODULES = {"relu": nn.ReLU, "leaky_relu": nn.LeakyReLU, "elu": nn.ELU,
+                      "gelu": nn.GELU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid,
+                      "softplus": nn.Softplus}
+
+
+@dataclass
+class Splits:
+    """Flattened float32 inputs in [0, 1] (images) or raw 2-D points, int64 labels."""
+
+    train_x: np.ndarray
+    train_y: np.ndarray
+    val_x: np.ndarray
+    val_y: np.ndarray
+    test_x: np.ndarray
+    test_y: np.ndarray
+    classes: list[str]
+
+
+def load_splits(config: RunConfig) -> Splits:
+    """The run's data: train (minus a held-out validation tail), validation and test."""
+    if config.dataset == "fashion-mnist":
+        train = fashion_mnist("train", root=config.data)
+        test = fashion_mnist("test", root=config.data)
+        train_x = train.images.reshape(len(train.images), -1).astype(np.float32) / 255
+        test_x = test.images.reshape(len(test.images), -1).astype(np.float32) / 255
+        train_y, test_y, classes = train.labels, test.labels, list(train.classes)
+    else:
+        make = SYNTHETIC_DATASETS[config.dataset]
+        rng = np.random.default_rng(config.seed + 1)
+        points, labels = make(n_samples=config.samples * 2, rng=rng)
+        order = rng.permutation(len(points))
+        points, labels = points[order].astype(np.float32), labels[order]
+        train_x, test_x = points[:config.samples], points[config.samples:]
+        train_y, test_y = labels[:config.samples], labels[config.samples:]
+        classes = [f"class {c}" for c in range(int(labels.max()) + 1)]
+    held_out = min(config.validation_size, len(train_x) // 5)
+    keep = len(train_x) - held_out
+    return Splits(train_x[:keep], train_y[:keep], train_x[keep:], train_y[keep:], test_x,
+                  test_y, classes)
+
+
+def build_model(config: RunConfig, in_features: int, num_classes: int, mean: np.ndarray,
+                std: np.ndarray) -> tuple[nn.Sequential, np.random.Generator]:
+    """Standardize, then Linear/activation/Dropout per hidden width, then the output layer.
+
+    Returns the model and the generator its Dropout layers draw from (saved for resuming).
+    """
+    init_rng = np.random.default_rng(config.seed)
+    dropout_rng = np.random.default_rng([config.seed, 1])
+    layers: list[nn.Module] = [nn.Standardize(mean, std)]
+    width = in_features
+    for hidden in config.hidden:
+        layers += [nn.Linear(width, hidden, rng=init_rng), ACTIVATION_MODULES[config.activation]()]
+        if config.dropout:
+            layers.append(nn.Dropout(config.dropout, rng=dropout_rng))
+        width = hidden
+    layers.append(nn.Linear(width, num_classes, rng=init_rng))
+    return nn.Sequential(*layers), dropout_rng
+
+
+def build_optimizer(config: RunConfig, model: nn.Module) -> optim.Optimizer:
+    params = list(model.parameters())
+    if config.optimizer == "adamw":
+        return optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
+    if config.optimizer == "adam":
+        return optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
+    if config.optimizer == "sgd":
+        return optim.SGD(params, lr=config.lr, momentum=config.momentum,
+                         weight_decay=config.weight_decay)
+    if config.optimizer == "rmsprop":
+        return optim.RMSprop(params, lr=config.lr, weight_decay=config.weight_decay)
+    return optim.Adagrad(params, lr=config.lr, weight_decay=config.weight_decay)
+
+
+def build_scheduler(config: RunConfig, optimizer: optim.Optimizer,
+                    steps_per_epoch: int) -> LRScheduler | None:
+    """A schedule stepped once per batch over the whole run (None for a constant rate)."""
+    total = config.epochs * steps_per_epoch
+    if config.schedule == "cosine":
+        return optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total)
+    if config.schedule == "onecycle":
+        return optim.lr_scheduler.OneCycleLR(optimizer, max_lr=config.lr, total_steps=total)
+    if config.schedule == "step":
+        return optim.lr_scheduler.StepLR(optimizer, step_size=max(total // 3, 1), gamma=0.1)
+    return None
+
+
+def versions() -> dict[str, str]:
+    return {"layerwise": layerwise.__version__, "numpy": np.__version__,
+            "python": platform.python_version()}
+
+
+class Run:
+    """One training run in a folder: build, train (saving every epoch), resume, evaluate."""
+
+    def __init__(self, config: RunConfig, folder: Path, verbose: bool = True) -> None:
+        self.config = config.validate()
+        self.folder = folder
+        self.splits = load_splits(config)
+        train_x = self.splits.train_x
+        mean = train_x.mean(axis=0)
+        std = train_x.std(axis=0) + 1e-2  # constant border pixels would divide by ~0
+        self.model, self.dropout_rng = build_model(config, train_x.shape[1],
+                                                   len(self.splits.classes), mean, std)
+        self.optimizer = build_optimizer(config, self.model)
+        steps = len(train_x) // config.batch_size + (len(train_x) % config.batch_size > 0)
+        self.scheduler = build_scheduler(config, self.optimizer, steps)
+        callbacks: list[Callback] = [SaveEveryEpoch(self)]
+        if self.scheduler is not None:
+            callbacks.insert(0, LRSchedulerStep(self.scheduler, interval="batch"))
+        self.trainer = Trainer(self.model, self.optimizer,
+                               nn.CrossEntropyLoss(label_smoothing=config.label_smoothing),
+                               callbacks, rng=np.random.default_rng([config.seed, 2]),
+                               verbose=verbose)
+
+    # --- training ----------------------------------------------------------------------
+    def train(self) -> Evaluation:
+        """Train to config.epochs (from wherever the run stands), then test and plot."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.write_config()
+        splits = self.splits
+        self.trainer.fit(splits.train_x, splits.train_y, epochs=self.config.epochs,
+                         batch_size=self.config.batch_size,
+                         validation_data=(splits.val_x, splits.val_y) if len(splits.val_x)
+                         else None)
+        return self.finish()
+
+    def finish(self) -> Evaluation:
+        result = self.trainer.evaluate(self.splits.test_x, self.splits.test_y)
+        metrics = {"test_loss": result.loss, "test_accuracy": result.accuracy,
+                   "epochs": self.trainer.epoch, "history": self.trainer.history.records,
+                   "confusion_matrix": result.confusion_matrix.tolist(),
+                   "classes": self.splits.classes}
+        write_atomically(self.folder / "metrics.json",
+                         (json.dumps(metrics, indent=2) + "\n").encode())
+        from layerwise.train.plots import save_plots
+
+        save_plots(self, result)
+        return result
+
+    def write_config(self) -> None:
+        content = {"config": self.config.to_dict(), "versions": versions(),
+                   "command": " ".join(sys.argv)}
+        write_atomically(self.folder / "config.json",
+                         (json.dumps(content, indent=2) + "\n").encode())
+
+    # --- saving and resuming --------------------------------------------------------------
+    def save_epoch(self) -> None:
+        """model.safetensors and checkpoint.safetensors, each written atomically."""
+        weights = self.model.state_dict()
+        config_json = json.dumps(self.config.to_dict())
+        save(weights, self.folder / "model.safetensors",
+             metadata={"config": config_json, "classes": json.dumps(self.splits.classes),
+                       "epoch": str(self.trainer.epoch)})
+        tensors = {f"model.{name}": value for name, value in weights.items()}
+        optimizer_state = self.optimizer.state_dict()
+        scalars: dict[str, dict[str, Any]] = {}
+        for index, values in optimizer_state["state"].items():
+            for key, value in values.items():
+                if isinstance(value, np.ndarray):
+                    tensors[f"optimizer.{index}.{key}"] = value
+                else:
+                    scalars.setdefault(str(index), {})[key] = value
+        state = {
+            "epoch": self.trainer.epoch,
+            "history": self.trainer.history.to_dict(),
+            "param_groups": optimizer_state["param_groups"],
+            "optimizer_scalars": scalars,
+            "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
+            "shuffle_rng": self.trainer.rng.bit_generator.state,
+            "dropout_rng": self.dropout_rng.bit_generator.state,
+        }
+        save(tensors, self.folder / "checkpoint.safetensors",
+             metadata={"state": json.dumps(state), "config": config_json})
+        write_history_csv(self.trainer.history.records, self.folder / "metrics.csv")
+
+    def restore(self) -> None:
+        """Load checkpoint.safetensors: the run continues exactly where it was saved."""
+        path = self.folder / "checkpoint.safetensors"
+        tensors = load(path)
+        state = json.loads(load_metadata(path)["state"])
+        self.model.load_state_dict({name[len("model."):]: value for name, value in
+                                    tensors.items() if name.startswith("model.")})
+        optimizer_state: dict[int, dict[str, Any]] = {}
+        for name, value in tensors.items():
+            if name.startswith("optimizer."):
+                _, index, key = name.split(".", 2)
+                optimizer_state.setdefault(int(index), {})[key] = value
+        for index, values in state["optimizer_scalars"].items():
+            optimizer_state.setdefault(int(index), {}).update(values)
+        groups = [{**group, "betas": tuple(group["betas"])} if "betas" in group else group
+                  for group in state["param_groups"]]
+        self.optimizer.load_state_dict({"state": optimizer_state, "param_groups": groups})
+        saved_epochs = json.loads(load_metadata(path)["config"])["epochs"]
+        if self.scheduler is not None and state["scheduler"] is not None:
+            if saved_epochs == self.config.epochs:
+                self.scheduler.load_state_dict(state["scheduler"])
+            else:  # run on past the planned end: the schedule is re-planned over the new total
+                self.scheduler.last_epoch = state["scheduler"]["last_epoch"] - 1
+                self.scheduler.step()
+        self.trainer.rng.bit_generator.state = state["shuffle_rng"]
+        self.dropout_rng.bit_generator.state = state["dropout_rng"]
+        self.trainer.epoch = state["epoch"]
+        self.trainer.history = History.from_dict(state["history"])
+
+
+class SaveEveryEpoch(Callback):
+    """The run's own callback: save weights and resume state after every epoch."""
+
+    def __init__(self, run: Run) -> None:
+        self.run = run
+
+    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
+        self.run.save_epoch()
+
+
+def read_run_config(folder: Path) -> RunConfig:
+    """The config saved in a run folder's config.json."""
+    path = folder / "config.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"{folder} is not a layerwise run folder (no config.json)")
+    try:
+        content = json.loads(path.read_text())
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path}: not valid JSON ({error})") from None
+    return RunConfig.from_dict(content["config"], str(path))

@@ -1,0 +1,189 @@
+"""Trainer: the training loop of the lectures (forward, loss, backward, step) with the
+bookkeeping around it: batches, validation, history, callbacks, progress, evaluation."""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+import numpy as np
+
+from layerwise import functional as F
+from layerwise.data import DataLoader
+from layerwise.nn.loss import CrossEntropyLoss
+from layerwise.nn.module import Module
+from layerwise.optim.optimizer import Optimizer
+from layerwise.settings import no_grad
+from layerwise.train.callbacks import Callback
+from layerwise.train.history import History
+from layerwise.train.metrics import accuracy, confusion_matrix, per_class_accuracy
+from layerwise.train.progress import EpochProgress
+
+
+class TrainingDivergedError(FloatingPointError):
+    """The loss became NaN or infinite; the message says where and what to try."""
+
+
+@dataclass
+class Evaluation:
+    """What `Trainer.evaluate` measures on a labelled set."""
+
+    loss: float
+    accuracy: float
+    confusion_matrix: np.ndarray
+
+    @property
+    def per_class_accuracy(self) -> np.ndarray:
+        return per_class_accuracy(self.confusion_matrix)
+
+
+class Trainer:
+    """Trains a classifier: for each batch, logits = model(x), loss = loss_fn(logits, y),
+    backward, optimizer step; after each epoch, validation metrics and the callbacks.
+
+    Args:
+        model: the Module to train.
+        optimizer: an Optimizer over the model's parameters.
+        loss_fn: called as loss_fn(logits, labels); CrossEntropyLoss() by default.
+        callbacks: Callback objects (early stopping, checkpoints, schedulers, CSV logs).
+        rng: generator of the shuffling order (np.random.default_rng() when None).
+        verbose: show progress (a bar on a terminal, one line per epoch elsewhere).
+        stream: where progress goes (stderr by default).
+
+    `fit` can be called again to continue: `epochs` is the total to reach, and the epoch
+    counter, history and shuffling generator carry on, so a resumed run matches an
+    uninterrupted one.
+    """
+
+    def __init__(self, model: Module, optimizer: Optimizer, loss_fn: Any = None,
+                 callbacks: Iterable[Callback] = (), rng: np.random.Generator | None = None,
+                 verbose: bool = True, stream: TextIO | None = None) -> None:
+        self.model = model
+        self.optimizer = optimizer
+        self.loss_fn = loss_fn if loss_fn is not None else CrossEntropyLoss()
+        self.callbacks = list(callbacks)
+        self.rng = rng if rng is not None else np.random.default_rng()
+        self.verbose = verbose
+        self.stream = stream if stream is not None else sys.stderr
+        self.history = History()
+        self.epoch = 0
+        self.stop_training = False
+
+    def log(self, message: str) -> None:
+        if self.verbose:
+            print(message, file=self.stream, flush=True)
+
+    def fit(self, inputs: np.ndarray, targets: np.ndarray, epochs: int = 1,
+            batch_size: int = 32, validation_data: tuple[np.ndarray, np.ndarray] | None = None,
+            validation_split: float = 0.0, shuffle: bool = True) -> History:
+        """Train until `epochs` epochs are done in total; return the history.
+
+        Args:
+            inputs, targets: the training set (N, ...) and its labels (N,).
+            epochs: the epoch to stop after (counting epochs of earlier fit calls).
+            batch_size: samples per optimizer step.
+            validation_data: (inputs, labels) evaluated after each epoch.
+            validation_split: instead, hold out this fraction of the training set (its last
+                samples, before any shuffling, as in Keras).
+            shuffle: draw a new order from the trainer's generator each epoch.
+        """
+        if len(inputs) != len(targets):
+            raise ValueError(f"fit: {len(inputs)} inputs but {len(targets)} targets")
+        if not 0.0 <= validation_split < 1.0:
+            raise ValueError(f"fit: validation_split must be in [0, 1), got {validation_split}")
+        if validation_split and validation_data is None:
+            held_out = round(len(inputs) * validation_split)
+            keep = len(inputs) - held_out
+            validation_data = (inputs[keep:], targets[keep:])
+            inputs, targets = inputs[:keep], targets[:keep]
+        loader = DataLoader(inputs, targets, batch_size=batch_size, shuffle=shuffle, rng=self.rng)
+        self.stop_training = False
+        for callback in self.callbacks:
+            callback.on_train_begin(self)
+        for epoch in range(self.epoch + 1, epochs + 1):
+            if self.stop_training:
+                break
+            for callback in self.callbacks:
+                callback.on_epoch_begin(self, epoch)
+            started = time.perf_counter()
+            record: dict[str, float] = {"epoch": epoch, "lr": self.optimizer.param_groups[0]["lr"]}
+            record.update(self._train_epoch(loader, epoch, epochs))
+            if validation_data is not None:
+                result = self.evaluate(*validation_data)
+                record["val_loss"], record["val_accuracy"] = result.loss, result.accuracy
+            record["seconds"] = time.perf_counter() - started
+            self.epoch = epoch
+            self.history.append(record)
+            for callback in self.callbacks:
+                callback.on_epoch_end(self, epoch, record)
+            self._progress.close(record)
+        for callback in self.callbacks:
+            callback.on_train_end(self)
+        return self.history
+
+    def _train_epoch(self, loader: DataLoader, epoch: int, epochs: int) -> dict[str, float]:
+        self.model.train()
+        self._progress = EpochProgress(epoch, epochs, len(loader), self.verbose, self.stream)
+        total_loss, correct, seen = 0.0, 0, 0
+        for step, (x, y) in enumerate(loader, 1):
+            logits = self.model(x)
+            loss = self.loss_fn(logits, y)
+            value = float(loss.data)
+            if not math.isfinite(value):
+                lr = self.optimizer.param_groups[0]["lr"]
+                raise TrainingDivergedError(
+                    f"the loss became {value} at epoch {epoch}, step {step}; the learning rate "
+                    f"({lr:g}) may be too high: try a smaller one")
+            self.optimizer.zero_grad()
+            loss.backward()
+            self.optimizer.step()
+            count = len(y.data)
+            total_loss += value * count
+            correct += int((logits.data.argmax(axis=-1) == y.data).sum())
+            seen += count
+            for callback in self.callbacks:
+                callback.on_batch_end(self, step, {"loss": value})
+            self._progress.update(step, total_loss / seen, correct / seen)
+        return {"loss": total_loss / max(seen, 1), "accuracy": correct / max(seen, 1)}
+
+    def predict_logits(self, inputs: np.ndarray, batch_size: int = 1000) -> np.ndarray:
+        """The model's outputs for `inputs`, in eval mode, without recording a graph."""
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            with no_grad():
+                outputs = [self.model(inputs[start:start + batch_size]).data
+                           for start in range(0, len(inputs), batch_size)]
+        finally:
+            self.model.train(was_training)
+        return np.concatenate(outputs) if outputs else np.empty((0,))
+
+    def predict(self, inputs: np.ndarray, batch_size: int = 1000) -> np.ndarray:
+        """Class probabilities (softmax of the outputs), one row per input."""
+        return F.softmax(self.predict_logits(inputs, batch_size)).data
+
+    def evaluate(self, inputs: np.ndarray, targets: np.ndarray,
+                 batch_size: int = 1000) -> Evaluation:
+        """Mean loss, accuracy and confusion matrix on a labelled set."""
+        logits = self.predict_logits(inputs, batch_size)
+        labels = np.asarray(targets)
+        with no_grad():
+            loss = float(self.loss_fn(logits, labels).data)
+        predicted = logits.argmax(axis=-1)
+        return Evaluation(loss, accuracy(predicted, labels),
+                          confusion_matrix(predicted, labels, logits.shape[-1]))
+
+
+def fit(model: Module, optimizer: Optimizer, inputs: np.ndarray, targets: np.ndarray,
+        epochs: int = 1, batch_size: int = 32, callbacks: Sequence[Callback] = (),
+        **options: Any) -> History:
+    """Train `model` with a one-off Trainer; see Trainer.fit for the options."""
+    fit_keys = {"validation_data", "validation_split", "shuffle"}
+    trainer = Trainer(model, optimizer, callbacks=callbacks,
+                      **{k: v for k, v in options.items() if k not in fit_keys})
+    return trainer.fit(inputs, targets, epochs=epochs, batch_size=batch_size,
+                       **{k: v for k, v in options.items() if k in fit_keys})

@@ -1,0 +1,153 @@
+"""The `layerwise` command: run folders, evaluate, predict, gradcheck, and one-line errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from layerwise.cli import main
+from layerwise.data import write_idx
+
+FAST = ["--hidden", "16", "--epochs", "3", "--samples", "300", "--batch-size", "32", "--quiet"]
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *arguments: str) -> tuple[int, str, str]:
+    status = main(list(arguments))
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+@pytest.fixture(scope="module")
+def spiral_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("runs") / "spirals"
+    assert main(["train", "--dataset", "spirals", *FAST, "--out", str(folder)]) == 0
+    return folder
+
+
+def test_train_writes_the_run_folder(spiral_run: Path) -> None:
+    names = {path.name for path in spiral_run.iterdir()}
+    assert {"config.json", "model.safetensors", "checkpoint.safetensors", "metrics.json",
+            "metrics.csv", "loss_curve.png", "confusion_matrix.png",
+            "decision_boundary.png"} <= names
+    config = json.loads((spiral_run / "config.json").read_text())
+    assert config["config"]["hidden"] == [16] and "numpy" in config["versions"]
+    metrics = json.loads((spiral_run / "metrics.json").read_text())
+    assert len(metrics["history"]) == 3 and 0.0 <= metrics["test_accuracy"] <= 1.0
+    for picture in ("loss_curve.png", "confusion_matrix.png", "decision_boundary.png"):
+        assert (spiral_run / picture).read_bytes().startswith(b"\x89PNG")
+
+
+def test_evaluate_reports_the_accuracy_of_the_run(capsys: pytest.CaptureFixture[str],
+                                                  spiral_run: Path) -> None:
+    expected = json.loads((spiral_run / "metrics.json").read_text())["test_accuracy"]
+    for target in (spiral_run, spiral_run / "model.safetensors"):
+        status, out, _ = run_cli(capsys, "evaluate", str(target))
+        assert status == 0
+        assert f"test accuracy: {expected:.4f}" in out and "per-class accuracy" in out
+
+
+def test_predict_prints_classes_with_probabilities(capsys: pytest.CaptureFixture[str],
+                                                   spiral_run: Path, tmp_path: Path) -> None:
+    points = tmp_path / "points.npy"
+    np.save(points, np.array([[0.1, 0.2]], dtype=np.float32))
+    status, out, _ = run_cli(capsys, "predict", str(spiral_run), str(points), "--top", "2")
+    assert status == 0
+    assert out.startswith(f"{points}: class ") and out.count("(") == 2
+
+
+def test_resume_runs_on_to_more_epochs(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    folder = tmp_path / "run"
+    assert main(["train", "--dataset", "moons", *FAST, "--out", str(folder)]) == 0
+    status, out, err = run_cli(capsys, "train", "--resume", str(folder), "--epochs", "5",
+                               "--quiet")
+    assert status == 0 and "resuming" in err and "trained 5 epochs" in out
+    assert len(json.loads((folder / "metrics.json").read_text())["history"]) == 5
+
+
+def test_config_file_with_flags_winning(capsys: pytest.CaptureFixture[str],
+                                        tmp_path: Path) -> None:
+    config = tmp_path / "run.toml"
+    config.write_text('dataset = "xor"\nhidden = [8, 8]\nepochs = 1\nsamples = 200\n')
+    folder = tmp_path / "run"
+    status, _, _ = run_cli(capsys, "train", "--config", str(config), "--epochs", "2", "--quiet",
+                           "--out", str(folder))
+    assert status == 0
+    saved = json.loads((folder / "config.json").read_text())["config"]
+    assert (saved["dataset"], saved["hidden"], saved["epochs"]) == ("xor", [8, 8], 2)
+
+
+def test_gradcheck_command_passes_every_case(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = run_cli(capsys, "gradcheck")
+    assert status == 0
+    assert "Linear-with-bias" in out and "network 5-6-3" in out
+    assert out.rstrip().endswith("passed, 0 failed")
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["train", "--lr", "-1", "--dataset", "moons"], "--lr must be positive, got -1.0"),
+        (["train", "--dataset", "moons", "--dropout", "1.5"], "--dropout must be in [0, 1)"),
+        (["train", "--data", "/nonexistent/folder"], "Fashion-MNIST"),
+        (["train", "--config", "/nonexistent.toml"], "no config file at /nonexistent.toml"),
+        (["evaluate", "/nonexistent/run"], "no checkpoint at /nonexistent/run"),
+        (["train", "--resume", "/nonexistent/run"], "is not a layerwise run folder"),
+    ],
+    ids=["negative-lr", "dropout-range", "missing-data", "missing-config", "missing-run",
+         "resume-missing"],
+)
+def test_user_errors_are_one_line(capsys: pytest.CaptureFixture[str], arguments: list[str],
+                                  message: str) -> None:
+    status, _, err = run_cli(capsys, *arguments)
+    assert status == 2
+    assert err.startswith("layerwise: error: ") and message in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_unknown_config_keys_are_named(capsys: pytest.CaptureFixture[str],
+                                       tmp_path: Path) -> None:
+    config = tmp_path / "run.toml"
+    config.write_text("learning_rate = 0.1\n")
+    status, _, err = run_cli(capsys, "train", "--config", str(config))
+    assert status == 2 and "unknown settings learning_rate" in err
+
+
+def test_debug_shows_the_traceback(capsys: pytest.CaptureFixture[str]) -> None:
+    status, _, err = run_cli(capsys, "--debug", "evaluate", "/nonexistent/run")
+    assert status == 2 and "Traceback" in err
+
+
+def test_module_entry_point_runs_without_traceback() -> None:
+    finished = subprocess.run([sys.executable, "-m", "layerwise", "evaluate", "/nonexistent"],
+                              capture_output=True, text=True, timeout=60)
+    assert finished.returncode == 2
+    assert finished.stderr.startswith("layerwise: error:") and "Traceback" not in finished.stderr
+
+
+def test_fashion_mnist_end_to_end(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """On the real data (installed by `make test`): one short epoch, then evaluate and predict
+    on test images written as an IDX file."""
+    folder = tmp_path / "fashion"
+    status, out, _ = run_cli(capsys, "train", "--hidden", "64", "--epochs", "1", "--quiet",
+                             "--out", str(folder))
+    assert status == 0
+    accuracy = float(out.split("test accuracy: ")[1].split()[0])
+    assert accuracy > 0.8
+    status, out, _ = run_cli(capsys, "evaluate", str(folder))
+    assert f"test accuracy: {accuracy:.4f}" in out
+    assert "Ankle boot" in out
+    from layerwise.data import fashion_mnist
+
+    test = fashion_mnist("test")
+    images = tmp_path / "three-images-idx3-ubyte"
+    write_idx(images, test.images[:3])
+    status, out, _ = run_cli(capsys, "predict", str(folder), str(images))
+    assert status == 0 and len(out.splitlines()) == 3
+    predicted = [line.split(": ")[1].split(" (")[0] for line in out.splitlines()]
+    assert sum(p == test.classes[label] for p, label in zip(predicted, test.labels[:3],
+                                                             strict=True)) >= 2
