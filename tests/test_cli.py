@@ -146,8 +146,13 @@ def test_fashion_mnist_end_to_end(capsys: pytest.CaptureFixture[str], tmp_path: 
     test = fashion_mnist("test")
     images = tmp_path / "three-images-idx3-ubyte"
     write_idx(images, test.images[:3])
-    status, out, _ = run_cli(capsys, "predict", str(folder), str(images))
-    assert status == 0 and len(out.splitlines()) == 3
+    import matplotlib.image
+
+    picture = tmp_path / "first.png"
+    matplotlib.image.imsave(picture, test.images[0], cmap="gray", vmin=0, vmax=255)
+    status, out, _ = run_cli(capsys, "predict", str(folder), str(images), str(picture))
+    assert status == 0 and len(out.splitlines()) == 4
     predicted = [line.split(": ")[1].split(" (")[0] for line in out.splitlines()]
-    assert sum(p == test.classes[label] for p, label in zip(predicted, test.labels[:3],
+    assert sum(p == test.classes[label] for p, label in zip(predicted[:3], test.labels[:3],
                                                              strict=True)) >= 2
+    assert predicted[3] == predicted[0]  # the same image as PNG and as IDX

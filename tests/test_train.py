@@ -144,3 +144,15 @@ def test_a_resumed_run_is_bitwise_identical_to_an_uninterrupted_one(tmp_path: Pa
         return [{k: v for k, v in r.items() if k != "seconds"} for r in run.trainer.history.records]
 
     assert without_time(second) == without_time(straight)
+
+
+def test_the_same_seed_gives_identical_runs(tmp_path: Path) -> None:
+    first = Run(run_config(), tmp_path / "first", verbose=False)
+    second = Run(run_config(), tmp_path / "second", verbose=False)
+    first_result, second_result = first.train(), second.train()
+    assert first_result.accuracy == second_result.accuracy
+    for name, value in first.model.state_dict().items():
+        np.testing.assert_array_equal(second.model.state_dict()[name], value, err_msg=name)
+    other = Run(run_config(seed=4), tmp_path / "other", verbose=False)
+    other.train()
+    assert not np.array_equal(other.model[1].weight.data, first.model[1].weight.data)
