@@ -23,9 +23,9 @@ venv: $(VENV)/.installed-test
 # Fashion-MNIST: Debian's package where apt works and we are root, else the official files
 # (checked against their MD5 sums) into ~/.cache/layerwise. LAYERWISE_DATA points elsewhere.
 data: $(VENV)/.installed-cli
-	@if [ -n "$$LAYERWISE_DATA" ] || [ -f $(FASHION_MNIST)/t10k-labels-idx1-ubyte.gz ]; then \
+	@if [ -z "$$LAYERWISE_DATA" ] && [ -f $(FASHION_MNIST)/t10k-labels-idx1-ubyte.gz ]; then \
 	  echo "fashion-mnist: present"; \
-	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	elif [ -z "$$LAYERWISE_DATA" ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
 	  { DEBIAN_FRONTEND=noninteractive apt-get install -y -q dataset-fashion-mnist || \
 	    { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q dataset-fashion-mnist; }; }; then \
 	  echo "fashion-mnist: installed from Debian's dataset-fashion-mnist"; \

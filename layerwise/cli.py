@@ -7,7 +7,6 @@ shows the traceback instead.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 import traceback
@@ -28,6 +27,7 @@ from layerwise.train.config import (
 )
 
 EXIT_USER_ERROR = 2
+RESUMABLE = ("epochs", "data")
 EXIT_INTERRUPTED = 130
 
 
@@ -48,8 +48,12 @@ def parser() -> argparse.ArgumentParser:
         prog="layerwise", description="Train, evaluate and inspect layerwise networks.")
     main.add_argument("--debug", action="store_true", help="show tracebacks of errors")
     commands = main.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    debug = argparse.ArgumentParser(add_help=False)
+    debug.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                       help="show tracebacks of errors")
 
-    train = commands.add_parser("train", help="train a network and write a run folder")
+    train = commands.add_parser("train", help="train a network and write a run folder",
+                                  parents=[debug])
     train.add_argument("--dataset", choices=DATASETS)
     train.add_argument("--data", metavar="DIR", help="folder with the Fashion-MNIST files")
     train.add_argument("--hidden", type=widths, metavar="W1,W2,...", help="hidden widths")
@@ -72,18 +76,21 @@ def parser() -> argparse.ArgumentParser:
     train.add_argument("--resume", metavar="DIR", help="continue a stopped run")
     train.add_argument("--quiet", action="store_true", help="no progress output")
 
-    evaluate = commands.add_parser("evaluate", help="test accuracy of a run or checkpoint")
+    evaluate = commands.add_parser("evaluate", help="test accuracy of a run or checkpoint",
+                                     parents=[debug])
     evaluate.add_argument("target", metavar="RUN_DIR_OR_CHECKPOINT")
     evaluate.add_argument("--data", metavar="DIR")
 
-    predict = commands.add_parser("predict", help="classify images with a trained run")
+    predict = commands.add_parser("predict", help="classify images with a trained run",
+                                    parents=[debug])
     predict.add_argument("target", metavar="RUN_DIR_OR_CHECKPOINT")
     predict.add_argument("files", nargs="+", metavar="FILE", help="PNG, .npy or IDX files")
     predict.add_argument("--top", type=int, default=3, help="classes shown per image")
 
-    commands.add_parser("gradcheck", help="gradcheck every op and a small network in float64")
+    commands.add_parser("gradcheck", help="gradcheck every op and a small network in float64",
+                        parents=[debug])
 
-    download = commands.add_parser("download", help="fetch a dataset")
+    download = commands.add_parser("download", help="fetch a dataset", parents=[debug])
     download.add_argument("dataset", choices=["fashion-mnist"])
     download.add_argument("--data", metavar="DIR")
     return main
@@ -131,6 +138,13 @@ def command_train(arguments: argparse.Namespace) -> int:
 
     if arguments.resume:
         folder = Path(arguments.resume)
+        changed = [name for name in RunConfig.__dataclass_fields__
+                   if name not in RESUMABLE and getattr(arguments, name, None) is not None]
+        if changed or arguments.config or arguments.out:
+            names = [f"--{name.replace('_', '-')}" for name in changed]
+            names += ["--config"] * bool(arguments.config) + ["--out"] * bool(arguments.out)
+            raise UsageError(f"{', '.join(names)} cannot change a run on --resume (its settings "
+                             f"are in {folder / 'config.json'}); only --epochs and --data can")
         config = read_run_config(folder)
         if arguments.epochs is not None:
             config.epochs = arguments.epochs
@@ -138,7 +152,10 @@ def command_train(arguments: argparse.Namespace) -> int:
             config.data = arguments.data
         run = Run(config, folder, verbose=not arguments.quiet)
         run.restore()
-        if run.trainer.epoch >= config.epochs:
+        if run.trainer.epoch > config.epochs:
+            raise UsageError(f"{folder} already has {run.trainer.epoch} epochs; --epochs must "
+                             f"be more to run on")
+        if run.trainer.epoch == config.epochs:
             print(f"the run already has {run.trainer.epoch} epochs; pass --epochs N to go on",
                   file=sys.stderr)
         else:
@@ -153,14 +170,17 @@ def command_train(arguments: argparse.Namespace) -> int:
             raise UsageError(f"{folder} already holds a run; continue it with --resume {folder} "
                              f"or choose another --out")
         run = Run(config, folder, verbose=not arguments.quiet)
-    started = time.perf_counter()
+    started, first_epoch = time.perf_counter(), run.trainer.epoch
     try:
-        result = run.train()
+        with np.errstate(all="ignore"):  # a diverging run ends in one clear line, not warnings
+            result = run.train()
     except KeyboardInterrupt:
         print(f"\nlayerwise: interrupted; the last finished epoch ({run.trainer.epoch}) is saved. "
               f"Continue with: layerwise train --resume {folder}", file=sys.stderr)
         return EXIT_INTERRUPTED
-    print(f"trained {run.trainer.epoch} epochs in {time.perf_counter() - started:.1f} s")
+    trained = run.trainer.epoch - first_epoch
+    print(f"trained {trained} epoch{'s' * (trained != 1)} in {time.perf_counter() - started:.1f} s"
+          f" (epoch {run.trainer.epoch} of {config.epochs})")
     print(f"test accuracy: {result.accuracy:.4f}")
     print(f"run folder: {folder}")
     return 0
@@ -169,40 +189,28 @@ def command_train(arguments: argparse.Namespace) -> int:
 # --- evaluate and predict ----------------------------------------------------------------------
 
 
-def load_trained(target: str, data: str | None = None) -> Any:
-    """A Run rebuilt from a run folder or a model.safetensors file, with its weights."""
-    from layerwise.checkpoint import load, load_metadata
-    from layerwise.train.run import Run
-
-    path = Path(target)
-    checkpoint = path / "model.safetensors" if path.is_dir() else path
-    if path.is_dir() and not checkpoint.is_file():
-        raise FileNotFoundError(f"{path} holds no model.safetensors: is it a run folder?")
-    metadata = load_metadata(checkpoint)
-    if "config" not in metadata:
-        raise UsageError(f"{checkpoint} was not written by layerwise train (no config in its "
-                         f"metadata)")
-    config = RunConfig.from_dict(json.loads(metadata["config"]), str(checkpoint))
-    if data is not None:
-        config.data = data
-    run = Run(config, checkpoint.parent, verbose=False)
-    run.model.load_state_dict(load(checkpoint))
-    return run
-
-
 def command_evaluate(arguments: argparse.Namespace) -> int:
-    run = load_trained(arguments.target, arguments.data)
-    result = run.trainer.evaluate(run.splits.test_x, run.splits.test_y)
+    from layerwise import nn
+    from layerwise.train.run import load_splits, load_trained_model
+    from layerwise.train.trainer import evaluate
+
+    trained = load_trained_model(Path(arguments.target))
+    if arguments.data is not None:
+        trained.config.data = arguments.data
+    splits = load_splits(trained.config)
+    loss = nn.CrossEntropyLoss(label_smoothing=trained.config.label_smoothing)
+    result = evaluate(trained.model, splits.test_x, splits.test_y, loss)
     print(f"test loss: {result.loss:.4f}")
     print(f"test accuracy: {result.accuracy:.4f}")
     print("per-class accuracy:")
-    for name, value in zip(run.splits.classes, result.per_class_accuracy, strict=True):
+    for name, value in zip(trained.classes, result.per_class_accuracy, strict=True):
         print(f"  {name:<12} {value:.4f}")
     return 0
 
 
 def read_images(path: Path) -> np.ndarray:
-    """Images as (N, H, W) floats in [0, 1] from a PNG, a .npy or an IDX file."""
+    """The values of a PNG (gray, in [0, 1]), a .npy or an IDX file; integer pixel values
+    0..255 are scaled to [0, 1] like the training images."""
     from layerwise.data import read_idx
 
     if not path.is_file():
@@ -225,30 +233,39 @@ def read_images(path: Path) -> np.ndarray:
             raise UsageError(f"{path}: not a plain .npy array ({error})") from None
     else:
         array = read_idx(path)
-    array = np.asarray(array, dtype=np.float64)
-    if array.ndim == 2:
-        array = array[np.newaxis]
-    if array.size and array.max() > 1.0:
-        array = array / 255.0
-    return array
+    if array.dtype.kind in "ui":  # pixel values 0..255, as in the IDX files
+        return np.asarray(array, dtype=np.float64) / 255.0
+    return np.asarray(array, dtype=np.float64)
 
 
 def command_predict(arguments: argparse.Namespace) -> int:
-    run = load_trained(arguments.target)
-    features = run.splits.test_x.shape[1]
-    classes = run.splits.classes
+    from layerwise import functional as F
+    from layerwise.settings import no_grad
+    from layerwise.train.run import load_trained_model
+
+    trained = load_trained_model(Path(arguments.target))
+    features = trained.in_features
+    classes = trained.classes
     for name in arguments.files:
-        images = read_images(Path(name))
-        if images[0].size != features:
-            raise UsageError(f"{name}: images of shape {images.shape[1:]} ({images[0].size} "
-                             f"values), but the model takes {features} values per image")
-        probabilities = run.trainer.predict(images.reshape(len(images), -1).astype(np.float32))
+        samples = as_samples(read_images(Path(name)), features, name)
+        with no_grad():
+            probabilities = F.softmax(trained.model(samples)).data
         for index, row in enumerate(probabilities):
             best = np.argsort(row)[::-1][:max(arguments.top, 1)]
-            label = name if len(images) == 1 else f"{name}[{index}]"
+            label = name if len(samples) == 1 else f"{name}[{index}]"
             shown = ", ".join(f"{classes[c]} ({row[c]:.3f})" for c in best)
             print(f"{label}: {shown}")
     return 0
+
+
+def as_samples(values: np.ndarray, features: int, name: str) -> np.ndarray:
+    """One row per sample: (N, H, W) images, (N, features) points, or a single one."""
+    if values.size == features:
+        return values.reshape(1, features).astype(np.float32)
+    if values.ndim >= 2 and int(np.prod(values.shape[1:])) == features:
+        return values.reshape(len(values), features).astype(np.float32)
+    raise UsageError(f"{name}: values of shape {values.shape}, but the model takes {features} "
+                     f"values per sample")
 
 
 # --- gradcheck and download -------------------------------------------------------------------

@@ -54,10 +54,13 @@ def test_evaluate_reports_the_accuracy_of_the_run(capsys: pytest.CaptureFixture[
 def test_predict_prints_classes_with_probabilities(capsys: pytest.CaptureFixture[str],
                                                    spiral_run: Path, tmp_path: Path) -> None:
     points = tmp_path / "points.npy"
-    np.save(points, np.array([[0.1, 0.2]], dtype=np.float32))
+    np.save(points, np.array([0.1, 0.2], dtype=np.float32))
     status, out, _ = run_cli(capsys, "predict", str(spiral_run), str(points), "--top", "2")
     assert status == 0
     assert out.startswith(f"{points}: class ") and out.count("(") == 2
+    np.save(points, np.array([[0.1, 0.2], [-0.5, 0.3], [0.0, 0.9]]))
+    status, out, _ = run_cli(capsys, "predict", str(spiral_run), str(points), "--top", "1")
+    assert status == 0 and out.splitlines()[2].startswith(f"{points}[2]: class ")
 
 
 def test_resume_runs_on_to_more_epochs(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -65,7 +68,7 @@ def test_resume_runs_on_to_more_epochs(capsys: pytest.CaptureFixture[str], tmp_p
     assert main(["train", "--dataset", "moons", *FAST, "--out", str(folder)]) == 0
     status, out, err = run_cli(capsys, "train", "--resume", str(folder), "--epochs", "5",
                                "--quiet")
-    assert status == 0 and "resuming" in err and "trained 5 epochs" in out
+    assert status == 0 and "resuming" in err and "trained 2 epochs" in out
     assert len(json.loads((folder / "metrics.json").read_text())["history"]) == 5
 
 
@@ -109,6 +112,31 @@ def test_user_errors_are_one_line(capsys: pytest.CaptureFixture[str], arguments:
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
 
 
+def test_resume_refuses_changed_settings_and_fewer_epochs(
+        capsys: pytest.CaptureFixture[str], spiral_run: Path) -> None:
+    status, _, err = run_cli(capsys, "train", "--resume", str(spiral_run), "--lr", "0.5")
+    assert status == 2 and "--lr cannot change a run on --resume" in err
+    status, _, err = run_cli(capsys, "train", "--resume", str(spiral_run), "--epochs", "1")
+    assert status == 2 and "already has 3 epochs; --epochs must be more" in err
+
+
+def test_evaluate_explains_a_resume_checkpoint(capsys: pytest.CaptureFixture[str],
+                                              spiral_run: Path) -> None:
+    status, _, err = run_cli(capsys, "evaluate", str(spiral_run / "checkpoint.safetensors"))
+    assert status == 2 and "is a resume checkpoint; evaluate and predict take the run" in err
+
+
+def test_config_values_of_the_wrong_type_are_named(capsys: pytest.CaptureFixture[str],
+                                                   tmp_path: Path) -> None:
+    config = tmp_path / "run.toml"
+    config.write_text('epochs = "3"\n')
+    status, _, err = run_cli(capsys, "train", "--config", str(config))
+    assert status == 2 and "epochs must be an integer, got '3'" in err
+    config.write_text("hidden = 16\n")
+    status, _, err = run_cli(capsys, "train", "--config", str(config))
+    assert status == 2 and "hidden must be a list of layer widths" in err
+
+
 def test_unknown_config_keys_are_named(capsys: pytest.CaptureFixture[str],
                                        tmp_path: Path) -> None:
     config = tmp_path / "run.toml"
@@ -119,6 +147,8 @@ def test_unknown_config_keys_are_named(capsys: pytest.CaptureFixture[str],
 
 def test_debug_shows_the_traceback(capsys: pytest.CaptureFixture[str]) -> None:
     status, _, err = run_cli(capsys, "--debug", "evaluate", "/nonexistent/run")
+    assert status == 2 and "Traceback" in err
+    status, _, err = run_cli(capsys, "evaluate", "/nonexistent/run", "--debug")
     assert status == 2 and "Traceback" in err
 
 

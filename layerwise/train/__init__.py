@@ -9,10 +9,17 @@ from layerwise.train.callbacks import (
 )
 from layerwise.train.history import History
 from layerwise.train.metrics import accuracy, confusion_matrix, per_class_accuracy
-from layerwise.train.trainer import Evaluation, Trainer, TrainingDivergedError, fit
+from layerwise.train.trainer import (
+    Evaluation,
+    Trainer,
+    TrainingDivergedError,
+    evaluate,
+    fit,
+    predict_logits,
+)
 
 __all__ = [
     "CSVLogger", "Callback", "EarlyStopping", "Evaluation", "History", "LRSchedulerStep",
-    "ModelCheckpoint", "Trainer", "TrainingDivergedError", "accuracy", "confusion_matrix", "fit",
-    "per_class_accuracy",
+    "ModelCheckpoint", "Trainer", "TrainingDivergedError", "accuracy", "confusion_matrix",
+    "evaluate", "fit", "per_class_accuracy", "predict_logits",
 ]

@@ -58,7 +58,8 @@ def _mode_for(monitor: str, mode: str) -> str:
 
 
 class EarlyStopping(Callback):
-    """Stop when `monitor` has not improved by min_delta for `patience` epochs.
+    """Stop when `monitor` has not improved by min_delta for `patience` epochs in a row
+    (patience=0: at the first epoch without improvement).
 
     With restore_best_weights the model gets back the weights of its best epoch.
     """
@@ -86,7 +87,7 @@ class EarlyStopping(Callback):
                 self.best_state = trainer.model.state_dict()
             return
         self.wait += 1
-        if self.wait > self.patience:
+        if self.wait >= self.patience:
             trainer.stop_training = True
             trainer.log(f"early stopping: {self.monitor} has not improved since epoch "
                         f"{self.best_epoch} ({self.best:.4f})")
@@ -108,7 +109,10 @@ class ModelCheckpoint(Callback):
         self.best = math.inf if self.mode == "min" else -math.inf
 
     def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
-        value = logs.get(self.monitor, math.nan)
+        if self.monitor not in logs:
+            raise KeyError(f"ModelCheckpoint monitors {self.monitor!r}, but the epoch logs hold "
+                           f"{sorted(logs)}")
+        value = logs[self.monitor]
         if self.save_best_only and not _is_better(self.mode, value, self.best, 0.0):
             return
         if not math.isnan(value):

@@ -71,12 +71,47 @@ class RunConfig:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any], source: str) -> RunConfig:
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - known)
+        """Settings from a dict (a config file, config.json); unknown names and values of the
+        wrong type are errors that name the setting."""
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - set(fields))
         if unknown:
             raise ValueError(f"{source}: unknown settings {', '.join(unknown)} (known: "
-                             f"{', '.join(sorted(known))})")
-        return cls(**values)
+                             f"{', '.join(sorted(fields))})")
+        checked = {name: _checked(name, value, fields[name].type, source)
+                   for name, value in values.items()}
+        return cls(**checked)
+
+
+def _checked(name: str, value: Any, kind: Any, source: str) -> Any:
+    """`value` if it fits the field's type (ints pass as floats), else a ValueError naming it."""
+    text = str(kind)
+
+    def wrong(expected: str) -> ValueError:
+        return ValueError(f"{source}: {name} must be {expected}, got {value!r}")
+
+    if text == "list[int]":
+        if not isinstance(value, list) or not all(
+                isinstance(v, int) and not isinstance(v, bool) for v in value):
+            raise wrong("a list of layer widths like [512, 256]")
+        return value
+    if text == "int":
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise wrong("an integer")
+        return value
+    if text == "float":
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            raise wrong("a number")
+        return float(value)
+    if text == "str":
+        if not isinstance(value, str):
+            raise wrong("a string")
+        return value
+    if text == "str | None":
+        if value is not None and not isinstance(value, str):
+            raise wrong("a path")
+        return value
+    raise AssertionError(f"no check for the type {text} of {name}")
 
 
 def read_toml(path: str | Path) -> dict[str, Any]:

@@ -29,6 +29,7 @@ from layerwise.train.config import RunConfig
 from layerwise.train.history import History
 from layerwise.train.trainer import Evaluation, Trainer
 
+MOMENTUM_OPTIMIZERS = ("adam", "adamw", "sgd")
 ACTIVATION_MODULES = {"relu": nn.ReLU, "leaky_relu": nn.LeakyReLU, "elu": nn.ELU,
                       "gelu": nn.GELU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid,
                       "softplus": nn.Softplus}
@@ -110,7 +111,9 @@ def build_scheduler(config: RunConfig, optimizer: optim.Optimizer,
     if config.schedule == "cosine":
         return optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total)
     if config.schedule == "onecycle":
-        return optim.lr_scheduler.OneCycleLR(optimizer, max_lr=config.lr, total_steps=total)
+        # Cycle the momentum only where the optimizer has one to cycle.
+        return optim.lr_scheduler.OneCycleLR(optimizer, max_lr=config.lr, total_steps=total,
+                                             cycle_momentum=config.optimizer in MOMENTUM_OPTIMIZERS)
     if config.schedule == "step":
         return optim.lr_scheduler.StepLR(optimizer, step_size=max(total // 3, 1), gamma=0.1)
     return None
@@ -243,6 +246,40 @@ class SaveEveryEpoch(Callback):
 
     def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
         self.run.save_epoch()
+
+
+@dataclass
+class TrainedModel:
+    """A model rebuilt from a model.safetensors file, without loading any data."""
+
+    model: nn.Sequential
+    config: RunConfig
+    classes: list[str]
+    in_features: int
+
+
+def load_trained_model(path: Path) -> TrainedModel:
+    """Rebuild the model of a run folder or of its model.safetensors and load the weights."""
+    checkpoint = path / "model.safetensors" if path.is_dir() else path
+    if path.is_dir() and not checkpoint.is_file():
+        raise FileNotFoundError(f"{path} holds no model.safetensors: is it a run folder?")
+    metadata = load_metadata(checkpoint)
+    if "state" in metadata:
+        raise ValueError(f"{checkpoint} is a resume checkpoint; evaluate and predict take the "
+                         f"run folder or its model.safetensors")
+    if "config" not in metadata or "classes" not in metadata:
+        raise ValueError(f"{checkpoint} was not written by layerwise train (no config in its "
+                         f"metadata)")
+    config = RunConfig.from_dict(json.loads(metadata["config"]), str(checkpoint))
+    classes = list(json.loads(metadata["classes"]))
+    weights = load(checkpoint)
+    statistics_shape = weights["0.mean"].shape if "0.mean" in weights else (0,)
+    in_features = int(np.prod(statistics_shape))
+    model, _ = build_model(config, in_features, len(classes), np.zeros(statistics_shape),
+                           np.ones(statistics_shape))
+    model.load_state_dict(weights)
+    model.eval()
+    return TrainedModel(model, config, classes, in_features)
 
 
 def read_run_config(folder: Path) -> RunConfig:

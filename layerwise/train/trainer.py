@@ -17,6 +17,7 @@ from layerwise.data import DataLoader
 from layerwise.nn.loss import CrossEntropyLoss
 from layerwise.nn.module import Module
 from layerwise.optim.optimizer import Optimizer
+from layerwise.rng import default_generator
 from layerwise.settings import no_grad
 from layerwise.train.callbacks import Callback
 from layerwise.train.history import History
@@ -50,7 +51,8 @@ class Trainer:
         optimizer: an Optimizer over the model's parameters.
         loss_fn: called as loss_fn(logits, labels); CrossEntropyLoss() by default.
         callbacks: Callback objects (early stopping, checkpoints, schedulers, CSV logs).
-        rng: generator of the shuffling order (np.random.default_rng() when None).
+        rng: generator of the shuffling order (the default generator, see `manual_seed`,
+            when None).
         verbose: show progress (a bar on a terminal, one line per epoch elsewhere).
         stream: where progress goes (stderr by default).
 
@@ -66,7 +68,7 @@ class Trainer:
         self.optimizer = optimizer
         self.loss_fn = loss_fn if loss_fn is not None else CrossEntropyLoss()
         self.callbacks = list(callbacks)
-        self.rng = rng if rng is not None else np.random.default_rng()
+        self.rng = rng if rng is not None else default_generator()
         self.verbose = verbose
         self.stream = stream if stream is not None else sys.stderr
         self.history = History()
@@ -150,32 +152,39 @@ class Trainer:
             self._progress.update(step, total_loss / seen, correct / seen)
         return {"loss": total_loss / max(seen, 1), "accuracy": correct / max(seen, 1)}
 
-    def predict_logits(self, inputs: np.ndarray, batch_size: int = 1000) -> np.ndarray:
-        """The model's outputs for `inputs`, in eval mode, without recording a graph."""
-        was_training = self.model.training
-        self.model.eval()
-        try:
-            with no_grad():
-                outputs = [self.model(inputs[start:start + batch_size]).data
-                           for start in range(0, len(inputs), batch_size)]
-        finally:
-            self.model.train(was_training)
-        return np.concatenate(outputs) if outputs else np.empty((0,))
-
     def predict(self, inputs: np.ndarray, batch_size: int = 1000) -> np.ndarray:
         """Class probabilities (softmax of the outputs), one row per input."""
-        return F.softmax(self.predict_logits(inputs, batch_size)).data
+        return F.softmax(predict_logits(self.model, inputs, batch_size)).data
 
     def evaluate(self, inputs: np.ndarray, targets: np.ndarray,
                  batch_size: int = 1000) -> Evaluation:
         """Mean loss, accuracy and confusion matrix on a labelled set."""
-        logits = self.predict_logits(inputs, batch_size)
-        labels = np.asarray(targets)
+        return evaluate(self.model, inputs, targets, self.loss_fn, batch_size)
+
+
+def predict_logits(model: Module, inputs: np.ndarray, batch_size: int = 1000) -> np.ndarray:
+    """The model's outputs for `inputs`, in eval mode, without recording a graph."""
+    was_training = model.training
+    model.eval()
+    try:
         with no_grad():
-            loss = float(self.loss_fn(logits, labels).data)
-        predicted = logits.argmax(axis=-1)
-        return Evaluation(loss, accuracy(predicted, labels),
-                          confusion_matrix(predicted, labels, logits.shape[-1]))
+            outputs = [model(inputs[start:start + batch_size]).data
+                       for start in range(0, len(inputs), batch_size)]
+    finally:
+        model.train(was_training)
+    return np.concatenate(outputs) if outputs else np.empty((0,))
+
+
+def evaluate(model: Module, inputs: np.ndarray, targets: np.ndarray, loss_fn: Any = None,
+             batch_size: int = 1000) -> Evaluation:
+    """Mean loss (CrossEntropyLoss by default), accuracy and confusion matrix of a classifier."""
+    logits = predict_logits(model, inputs, batch_size)
+    labels = np.asarray(targets)
+    with no_grad():
+        loss = float((loss_fn or CrossEntropyLoss())(logits, labels).data)
+    predicted = logits.argmax(axis=-1)
+    return Evaluation(loss, accuracy(predicted, labels),
+                      confusion_matrix(predicted, labels, logits.shape[-1]))
 
 
 def fit(model: Module, optimizer: Optimizer, inputs: np.ndarray, targets: np.ndarray,

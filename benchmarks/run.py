@@ -1,0 +1,347 @@
+"""Speed and memory of layerwise against PyTorch (CPU, 2 threads) and scikit-learn, measured
+side by side in one process, alternating frameworks, median of several rounds after a
+warm-up. Prints a table and writes it to docs/benchmarks.md.
+
+    .venv/bin/python benchmarks/run.py [--rounds 5] [--quick] [--no-write]
+
+Needs the bench extra: pip install -e '.[bench]'. A benchmark, not a test: run it on an
+otherwise idle machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+OPENBLAS_VARIABLES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+if any(name in os.environ for name in OPENBLAS_VARIABLES) and "--keep-openblas-env" not in sys.argv:
+    # They slow current NumPy here; drop both for this process only (the table says which
+    # kernel ran).
+    environment = {k: v for k, v in os.environ.items() if k not in OPENBLAS_VARIABLES}
+    os.execve(sys.executable, [sys.executable, *sys.argv], environment)
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+import layerwise as lw  # noqa: E402
+import layerwise.functional as F  # noqa: E402
+from layerwise import nn, optim  # noqa: E402
+from layerwise.data import DataLoader, fashion_mnist  # noqa: E402
+from layerwise.train import Trainer  # noqa: E402
+
+torch.set_num_threads(2)
+REFERENCE = (784, 256, 128, 10)
+WIDE = (784, 2048, 2048, 10)
+TINY = (2, 16, 16, 1)
+
+
+# --- data and models ---------------------------------------------------------------------
+
+
+def fashion() -> tuple[np.ndarray, np.ndarray]:
+    train = fashion_mnist("train")
+    return train.images.reshape(-1, 784).astype(np.float32) / 255, train.labels
+
+
+def layerwise_mlp(sizes: tuple[int, ...], seed: int = 0) -> nn.Sequential:
+    rng = np.random.default_rng(seed)
+    layers: list[nn.Module] = []
+    for index, (fan_in, fan_out) in enumerate(itertools.pairwise(sizes)):
+        layers.append(nn.Linear(fan_in, fan_out, rng=rng))
+        if index < len(sizes) - 2:
+            layers.append(nn.ReLU())
+    return nn.Sequential(*layers)
+
+
+def torch_mlp(sizes: tuple[int, ...]) -> torch.nn.Sequential:
+    torch.manual_seed(0)
+    layers: list[torch.nn.Module] = []
+    for index, (fan_in, fan_out) in enumerate(itertools.pairwise(sizes)):
+        layers.append(torch.nn.Linear(fan_in, fan_out))
+        if index < len(sizes) - 2:
+            layers.append(torch.nn.ReLU())
+    return torch.nn.Sequential(*layers)
+
+
+# --- one epoch, written the way a user writes it ---------------------------------------------
+
+
+def layerwise_epoch(model: nn.Module, optimizer: optim.Optimizer, x: np.ndarray,
+                    y: np.ndarray, batch: int, rng: np.random.Generator) -> None:
+    for inputs, labels in DataLoader(x, y, batch_size=batch, shuffle=True, rng=rng):
+        loss = F.cross_entropy(model(inputs), labels)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+
+
+def torch_epoch(model: torch.nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tensor,
+                y: torch.Tensor, batch: int, generator: torch.Generator) -> None:
+    order = torch.randperm(len(x), generator=generator)
+    for start in range(0, len(x), batch):
+        index = order[start:start + batch]
+        loss = torch.nn.functional.cross_entropy(model(x[index]), y[index])
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+
+
+def sklearn_classifier(batch: int) -> Any:
+    from sklearn.neural_network import MLPClassifier
+
+    return MLPClassifier(hidden_layer_sizes=REFERENCE[1:-1], solver="adam", batch_size=batch,
+                         learning_rate_init=1e-3, alpha=0.0, max_iter=1, shuffle=True,
+                         random_state=0)
+
+
+# --- timing ------------------------------------------------------------------------------------
+
+
+def alternate(candidates: dict[str, Callable[[], None]], rounds: int) -> dict[str, float]:
+    """Median seconds of each candidate: one warm-up each, then rounds taken in turn."""
+    for run in candidates.values():
+        run()
+    times: dict[str, list[float]] = {name: [] for name in candidates}
+    for _ in range(rounds):
+        for name, run in candidates.items():
+            started = time.perf_counter()
+            run()
+            times[name].append(time.perf_counter() - started)
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+def reference_epoch(x: np.ndarray, y: np.ndarray, batch: int, rounds: int,
+                    with_sklearn: bool) -> dict[str, float]:
+    ours = layerwise_mlp(REFERENCE)
+    our_optimizer = optim.Adam(ours.parameters(), lr=1e-3)
+    rng = np.random.default_rng(0)
+    theirs = torch_mlp(REFERENCE)
+    their_optimizer = torch.optim.Adam(theirs.parameters(), lr=1e-3)
+    x_torch, y_torch = torch.from_numpy(x), torch.from_numpy(y)
+    generator = torch.Generator().manual_seed(0)
+    trainer_model = layerwise_mlp(REFERENCE)
+    trainer = Trainer(trainer_model, optim.Adam(trainer_model.parameters(), lr=1e-3),
+                      rng=np.random.default_rng(0), verbose=False)
+    candidates: dict[str, Callable[[], None]] = {
+        "layerwise": lambda: layerwise_epoch(ours, our_optimizer, x, y, batch, rng),
+        "layerwise Trainer": lambda: trainer.fit(x, y, epochs=trainer.epoch + 1,
+                                                 batch_size=batch),
+        "pytorch": lambda: torch_epoch(theirs, their_optimizer, x_torch, y_torch, batch,
+                                       generator),
+    }
+    if with_sklearn:
+        classifier = sklearn_classifier(batch)
+        classes = np.arange(10)
+
+        def sklearn_epoch() -> None:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                classifier.partial_fit(x, y, classes=classes)
+
+        candidates["scikit-learn"] = sklearn_epoch
+    return alternate(candidates, rounds)
+
+
+def wide_step(rounds: int, steps: int = 10) -> dict[str, float]:
+    """Seconds per training step of the wide MLP, and of exactly its matrix products."""
+    batch = 512
+    rng = np.random.default_rng(0)
+    x = rng.random((batch, WIDE[0]), dtype=np.float32)
+    y = rng.integers(0, WIDE[-1], batch)
+    model = layerwise_mlp(WIDE)
+    optimizer = optim.Adam(model.parameters(), lr=1e-3)
+    weights = [layer.weight.data for layer in model if isinstance(layer, nn.Linear)]
+    activations = [x] + [rng.random((batch, w.shape[0]), dtype=np.float32) for w in weights]
+
+    def train_steps() -> None:
+        for _ in range(steps):
+            loss = F.cross_entropy(model(x), y)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+
+    def matrix_products() -> None:
+        for _ in range(steps):
+            for layer, W in enumerate(weights):
+                inputs, outputs = activations[layer], activations[layer + 1]
+                _ = inputs @ W.T              # forward
+                _ = outputs.T @ inputs        # grad_W
+                if layer:
+                    _ = outputs @ W           # grad_x (the first layer needs none)
+
+    timed = alternate({"step": train_steps, "gemm": matrix_products}, rounds)
+    flops = sum(2 * batch * W.size * (3 if layer else 2) for layer, W in enumerate(weights))
+    return {"step": timed["step"] / steps, "gemm": timed["gemm"] / steps, "flops": flops}
+
+
+def tiny_step(rounds: int, steps: int = 200) -> dict[str, float]:
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((256, 2)).astype(np.float32)
+    y = (x[:, :1] * x[:, 1:] > 0).astype(np.float32)
+    ours = layerwise_mlp(TINY)
+    our_optimizer = optim.Adam(ours.parameters(), lr=1e-2)
+    theirs = torch_mlp(TINY)
+    their_optimizer = torch.optim.Adam(theirs.parameters(), lr=1e-2)
+    x_torch, y_torch = torch.from_numpy(x), torch.from_numpy(y)
+
+    def layerwise_steps() -> None:
+        for _ in range(steps):
+            loss = F.binary_cross_entropy_with_logits(ours(x), y)
+            our_optimizer.zero_grad()
+            loss.backward()
+            our_optimizer.step()
+
+    def torch_steps() -> None:
+        for _ in range(steps):
+            loss = torch.nn.functional.binary_cross_entropy_with_logits(theirs(x_torch), y_torch)
+            their_optimizer.zero_grad()
+            loss.backward()
+            their_optimizer.step()
+
+    timed = alternate({"layerwise": layerwise_steps, "pytorch": torch_steps}, rounds)
+    return {name: seconds / steps for name, seconds in timed.items()}
+
+
+# --- memory: each framework in a fresh process -------------------------------------------------
+
+
+def resident_bytes(field: str = "VmRSS") -> int:
+    """VmRSS (now) or VmHWM (the peak since the last reset) of this process, in bytes."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError(f"no {field} in /proc/self/status")
+
+
+def reset_peak() -> None:
+    """Start VmHWM afresh (Linux: writing 5 to clear_refs), so loading the data is not counted."""
+    Path("/proc/self/clear_refs").write_text("5")
+
+
+def memory_child(framework: str) -> None:
+    """Peak resident growth, in bytes, of building the reference MLP and training it for one
+    epoch (batch 128): parameters, gradients, optimizer state and the activations of a step,
+    over a baseline taken once the data is loaded."""
+    x, y = fashion()
+    x_torch, y_torch = torch.from_numpy(x), torch.from_numpy(y)
+    before = resident_bytes()
+    reset_peak()
+    if framework == "layerwise":
+        model = layerwise_mlp(REFERENCE)
+        optimizer = optim.Adam(model.parameters(), lr=1e-3)
+        layerwise_epoch(model, optimizer, x, y, 128, np.random.default_rng(0))
+    else:
+        theirs = torch_mlp(REFERENCE)
+        their_optimizer = torch.optim.Adam(theirs.parameters(), lr=1e-3)
+        torch_epoch(theirs, their_optimizer, x_torch, y_torch, 128,
+                    torch.Generator().manual_seed(0))
+    print(json.dumps({"growth": resident_bytes("VmHWM") - before}))
+
+
+def peak_memory() -> dict[str, float]:
+    result = {}
+    for framework in ("layerwise", "pytorch"):
+        finished = subprocess.run([sys.executable, __file__, "--memory-child", framework],
+                                  capture_output=True, text=True, check=True)
+        result[framework] = json.loads(finished.stdout.strip().splitlines()[-1])["growth"]
+    return result
+
+
+# --- report -------------------------------------------------------------------------------------
+
+
+def blas_kernel() -> str:
+    from threadpoolctl import threadpool_info
+
+    infos = [info for info in threadpool_info() if info.get("user_api") == "blas"]
+    kernels = {f"{i.get('internal_api')} {i.get('version')} ({i.get('architecture')}, "
+               f"{i.get('num_threads')} threads)" for i in infos}
+    return "; ".join(sorted(kernels)) or "none found"
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--quick", action="store_true", help="batch 128 only, 3 rounds")
+    parser.add_argument("--no-write", action="store_true", help="do not write docs/benchmarks.md")
+    parser.add_argument("--keep-openblas-env", action="store_true")
+    parser.add_argument("--memory-child", choices=["layerwise", "pytorch"],
+                        help=argparse.SUPPRESS)
+    arguments = parser.parse_args()
+    if arguments.memory_child:
+        memory_child(arguments.memory_child)
+        return
+    rounds = 3 if arguments.quick else arguments.rounds
+    x, y = fashion()
+    rows: list[tuple[str, str, str, str]] = []
+
+    def add(name: str, ours: float, theirs: float, unit: str, target: str) -> None:
+        rows.append((name, f"{ours:.3f} {unit} vs {theirs:.3f} {unit}", f"{ours / theirs:.2f}x",
+                     target))
+        print(f"{name}: {rows[-1][1]} = {rows[-1][2]} (target {target})", flush=True)
+
+    for batch in ((128,) if arguments.quick else (128, 32, 512)):
+        timed = reference_epoch(x, y, batch, rounds, with_sklearn=batch == 128)
+        target = "<= 0.50x" if batch == 128 else "-"
+        add(f"reference MLP epoch, batch {batch}: layerwise / PyTorch", timed["layerwise"],
+            timed["pytorch"], "s", target)
+        if "scikit-learn" in timed:
+            add("reference MLP epoch, batch 128: layerwise / scikit-learn", timed["layerwise"],
+                timed["scikit-learn"], "s", "<= 0.55x")
+        add(f"reference MLP epoch, batch {batch}: Trainer / plain loop",
+            timed["layerwise Trainer"], timed["layerwise"], "s", "small overhead")
+    wide = wide_step(rounds)
+    achieved, limit = wide["flops"] / wide["step"] / 1e9, wide["flops"] / wide["gemm"] / 1e9
+    rows.append(("wide MLP 784-2048-2048-10, batch 512: achieved / GEMM-bound GFLOP/s",
+                 f"{achieved:.1f} vs {limit:.1f} GFLOP/s", f"{achieved / limit:.0%}", ">= 60%"))
+    print(f"wide MLP: {rows[-1][1]} = {rows[-1][2]}", flush=True)
+    tiny = tiny_step(rounds)
+    add("tiny 2-16-16-1 step on 256 points: layerwise / PyTorch", tiny["layerwise"] * 1e6,
+        tiny["pytorch"] * 1e6, "us", "<= 0.40x")
+    memory = peak_memory()
+    add("peak memory growth of a reference epoch: layerwise / PyTorch",
+        memory["layerwise"] / 2**20, memory["pytorch"] / 2**20, "MiB", "<= 1.00x")
+
+    header = [
+        "# Benchmarks",
+        "",
+        f"Machine: {cpu_model()}, {os.cpu_count()} cores; Python {platform.python_version()}, "
+        f"NumPy {np.__version__}, PyTorch {torch.__version__} ({torch.get_num_threads()} "
+        f"threads), layerwise {lw.__version__}.",
+        f"BLAS: {blas_kernel()}.",
+        f"Command: `.venv/bin/python benchmarks/run.py{' --quick' if arguments.quick else ''}`"
+        f" (median of {rounds} rounds after a warm-up, frameworks alternating).",
+        "",
+        "| measurement | values | ratio | target |",
+        "| --- | --- | ---: | --- |",
+    ]
+    table = "\n".join(header + [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]) + "\n"
+    print()
+    print(table)
+    if not arguments.no_write:
+        Path(__file__).resolve().parent.parent.joinpath("docs", "benchmarks.md").write_text(table)
+
+
+if __name__ == "__main__":
+    main()
