@@ -31,8 +31,9 @@ class _Loss(Op):
         total = losses.sum(dtype=losses.dtype)
         if self.reduction == "sum":
             return total
-        with np.errstate(invalid="ignore", divide="ignore"):  # count 0 gives NaN, as in PyTorch
-            return np.asarray(total / losses.dtype.type(count))
+        if count == 0:  # every sample ignored: NaN, as in PyTorch
+            return np.asarray(np.nan, dtype=losses.dtype)
+        return np.asarray(total / losses.dtype.type(count))
 
     def _scale(self, grad_loss: np.ndarray, count: int) -> np.ndarray | float:
         """dL/d(per-sample loss): grad_loss / count for "mean", grad_loss for the others."""

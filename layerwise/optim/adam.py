@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from layerwise.nn.parameter import Parameter
+from layerwise.optim import fused as fused_kernels
 from layerwise.optim.optimizer import Optimizer, check_range
 
 
@@ -29,13 +30,21 @@ class Adam(Optimizer):
         eps: added to the denominator (>= 0).
         weight_decay: L2 penalty (>= 0).
         amsgrad: use the running maximum of v (Reddi et al.).
+        fused: update with one compiled pass over memory (layerwise.optim.fused) when numba
+            is installed (None, the default), always (True) or never (False). Both paths
+            compute the same numbers.
     """
 
     decoupled_weight_decay = False
 
     def __init__(self, params: Iterable[Any], lr: float = 1e-3,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0.0, amsgrad: bool = False) -> None:
+                 weight_decay: float = 0.0, amsgrad: bool = False,
+                 fused: bool | None = None) -> None:
+        if fused and not fused_kernels.AVAILABLE:
+            raise ValueError(f"{type(self).__name__}: fused=True needs numba (pip install "
+                             f"'layerwise[fast]')")
+        self.fused = fused_kernels.AVAILABLE if fused is None else fused
         super().__init__(params, {"lr": lr, "betas": tuple(betas), "eps": eps,
                                   "weight_decay": weight_decay, "amsgrad": amsgrad})
 
@@ -61,13 +70,15 @@ class Adam(Optimizer):
             state["exp_avg_sq"] = np.zeros_like(theta)
             if group["amsgrad"]:
                 state["max_exp_avg_sq"] = np.zeros_like(theta)
+        state["step"] += 1
+        step = state["step"]
+        if self.fused and self._fused_update(theta, grad, state, group):
+            return
         if weight_decay:
             if self.decoupled_weight_decay:
                 theta *= 1 - lr * weight_decay
             else:
                 grad = grad + weight_decay * theta
-        state["step"] += 1
-        step = state["step"]
         exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
         exp_avg += (1 - beta1) * (grad - exp_avg)
         exp_avg_sq *= beta2
@@ -83,6 +94,26 @@ class Adam(Optimizer):
         denominator *= step_size
         theta -= denominator
 
+    def _fused_update(self, theta: np.ndarray, grad: np.ndarray, state: dict[str, Any],
+                      group: dict[str, Any]) -> bool:
+        """The same update in one compiled pass; False where the kernel does not apply
+        (amsgrad, L2 weight decay, arrays that are not contiguous)."""
+        decoupled = self.decoupled_weight_decay
+        if group["amsgrad"] or (group["weight_decay"] and not decoupled):
+            return False
+        arrays = [theta, np.ascontiguousarray(grad, dtype=theta.dtype), state["exp_avg"],
+                  state["exp_avg_sq"]]
+        flats = [fused_kernels.flat(array) for array in arrays]
+        if any(view is None for view in flats):
+            return False
+        lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
+        step, scalar = state["step"], theta.dtype.type
+        fused_kernels.adam_kernel()(
+            *flats, scalar(1 - lr * group["weight_decay"]), scalar(1 - beta1), scalar(beta2),
+            scalar(1 - beta2), scalar(math.sqrt(1 - beta2**step)), scalar(eps),
+            scalar(lr / (1 - beta1**step)))
+        return True
+
 
 class AdamW(Adam):
     """Adam with decoupled weight decay (Loshchilov & Hutter), as in PyTorch.
@@ -95,5 +126,6 @@ class AdamW(Adam):
 
     def __init__(self, params: Iterable[Any], lr: float = 1e-3,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 1e-2, amsgrad: bool = False) -> None:
-        super().__init__(params, lr, betas, eps, weight_decay, amsgrad)
+                 weight_decay: float = 1e-2, amsgrad: bool = False,
+                 fused: bool | None = None) -> None:
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, fused)
