@@ -25,7 +25,13 @@ from layerwise.tensor import Tensor
 # The safetensors dtype names NumPy can hold, with their sizes in bytes.
 ITEM_SIZES = {"BOOL": 1, "U8": 1, "I8": 1, "U16": 2, "I16": 2, "F16": 2, "U32": 4, "I32": 4,
               "F32": 4, "U64": 8, "I64": 8, "F64": 8}
-MAX_HEADER_BYTES = 100 * 2**20
+# The safetensors package's own limits: a 100,000,000-byte header, sizes that fit in a u64.
+MAX_HEADER_BYTES = 100_000_000
+MAX_SIZE = 2**64 - 1
+# NumPy 1.26, the oldest we support, allows at most 32 dimensions, and no array of more than
+# the largest intp bytes (counting only the nonzero sizes: a (0, 2**62) float64 array is refused).
+MAX_DIMENSIONS = 32
+MAX_ARRAY_BYTES = int(np.iinfo(np.intp).max)
 
 
 class CheckpointError(ValueError):
@@ -94,7 +100,8 @@ def load(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
     Raises:
         FileNotFoundError: there is no such file.
         CheckpointError: the file is not a valid safetensors file (too short, header length
-            beyond the file, header not JSON, unknown dtype, byte ranges that do not fit).
+            beyond the file, header not JSON, a name given twice, unknown dtype, sizes NumPy
+            cannot hold, byte ranges that do not fit).
     """
     data, header = _read_checked(Path(path), with_data=True)
     try:
@@ -107,7 +114,14 @@ def load(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
 
 
 def load_metadata(path: str | os.PathLike[str]) -> dict[str, str]:
-    """The str -> str metadata stored in a checkpoint's header ({} if none)."""
+    """The str -> str metadata stored in a checkpoint's header ({} if none).
+
+    The whole header is checked as in `load`, so a file this accepts is one `load` reads.
+
+    Raises:
+        FileNotFoundError: there is no such file.
+        CheckpointError: the file is not a valid safetensors file.
+    """
     _, header = _read_checked(Path(path), with_data=False)
     return dict(header.get("__metadata__") or {})
 
@@ -124,14 +138,21 @@ def _read_checked(path: Path, with_data: bool) -> tuple[bytes, dict[str, Any]]:
         raise refuse(f"the file has {size} bytes, fewer than the 8 of a header length")
     with path.open("rb") as file:
         header_length = int.from_bytes(file.read(8), "little")
-        if header_length > min(size - 8, MAX_HEADER_BYTES):
+        if header_length > size - 8:
             raise refuse(f"its header length field says {header_length} bytes but the file "
                          f"has {size - 8} after it (truncated, or another format such as a "
                          f"pickle)")
+        if header_length > MAX_HEADER_BYTES:
+            raise refuse(f"its header length field says {header_length} bytes, more than the "
+                         f"{MAX_HEADER_BYTES} safetensors allows")
         header_bytes = file.read(header_length)
         try:
-            header = json.loads(header_bytes.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+            header = json.loads(header_bytes.decode("utf-8"), object_pairs_hook=_unique_keys)
+        except _RepeatedKeyError as error:
+            raise refuse(f"its header names {error.args[0]!r} twice in one object") from None
+        except RecursionError:
+            raise refuse("its header is not JSON (nested too deeply)") from None
+        except ValueError as error:  # not UTF-8, not JSON, a number of 4,300 digits or more
             raise refuse(f"its header is not JSON ({error})") from None
         if not isinstance(header, dict):
             raise refuse("its header is not a JSON object")
@@ -143,32 +164,68 @@ def _read_checked(path: Path, with_data: bool) -> tuple[bytes, dict[str, Any]]:
     return data, header
 
 
+class _RepeatedKeyError(ValueError):
+    """A JSON object with the same key twice: readers disagree on which one counts."""
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    mapping: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in mapping:
+            raise _RepeatedKeyError(key)
+        mapping[key] = value
+    return mapping
+
+
+def _is_text(value: object) -> bool:
+    """A str that UTF-8 can encode (a JSON escape such as \\ud800 gives a lone surrogate,
+    which it cannot)."""
+    if not isinstance(value, str):
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _is_size(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_SIZE
+
+
 def _check_entries(header: dict[str, Any], buffer_size: int, refuse: Any) -> None:
     metadata = header.get("__metadata__", {})
     if metadata is not None and (not isinstance(metadata, dict) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in metadata.items())):
+            _is_text(k) and _is_text(v) for k, v in metadata.items())):
         raise refuse("its __metadata__ is not a map of strings to strings")
     ranges = []
     for name, entry in header.items():
         if name == "__metadata__":
             continue
+        if not _is_text(name):
+            raise refuse(f"the name {name!r} is not valid Unicode text")
         if not isinstance(entry, dict) or set(entry) != {"dtype", "shape", "data_offsets"}:
             raise refuse(f"entry {name!r} does not have exactly dtype, shape and data_offsets")
         dtype, shape, offsets = entry["dtype"], entry["shape"], entry["data_offsets"]
-        if dtype not in ITEM_SIZES:
+        if not isinstance(dtype, str) or dtype not in ITEM_SIZES:
             raise refuse(f"entry {name!r} has dtype {dtype!r}, expected one of "
                          f"{', '.join(ITEM_SIZES)}")
-        if not isinstance(shape, list) or not all(
-                isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in shape):
+        if not isinstance(shape, list) or not all(_is_size(n) for n in shape):
             raise refuse(f"entry {name!r} has shape {shape!r}, expected a list of sizes")
+        if len(shape) > MAX_DIMENSIONS:
+            raise refuse(f"entry {name!r} has {len(shape)} dimensions, more than the "
+                         f"{MAX_DIMENSIONS} NumPy allows")
         if not (isinstance(offsets, list) and len(offsets) == 2 and all(
-                isinstance(n, int) and not isinstance(n, bool) for n in offsets)):
+                _is_size(n) for n in offsets)):
             raise refuse(f"entry {name!r} has data_offsets {offsets!r}, expected [begin, end]")
         begin, end = offsets
         expected = math.prod(shape) * ITEM_SIZES[dtype]
         if not 0 <= begin <= end <= buffer_size or end - begin != expected:
             raise refuse(f"entry {name!r} ({dtype} {shape}) needs {expected} bytes but its "
                          f"data_offsets are [{begin}, {end}] in a buffer of {buffer_size}")
+        if math.prod(n for n in shape if n) * ITEM_SIZES[dtype] > MAX_ARRAY_BYTES:
+            raise refuse(f"entry {name!r} has shape {shape}: no values, but sizes too large "
+                         f"for a NumPy array")
         ranges.append((begin, end))
     position = 0
     for begin, end in sorted(ranges):

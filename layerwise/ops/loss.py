@@ -83,23 +83,26 @@ def check_class_labels(target: np.ndarray, num_rows: int, num_classes: int,
     if target.dtype.kind == "b" or target.dtype.kind not in "iuf":
         raise ValueError(f"{name}: class labels must be integers, got dtype {target.dtype}")
     if target.dtype.kind == "f":
-        fractional = np.flatnonzero(target != np.round(target))
+        fractional = np.flatnonzero(~np.isfinite(target) | (target != np.round(target)))
         if fractional.size:
             position = int(fractional[0])
             raise ValueError(
                 f"{name}: class labels must be whole numbers, got {target[position]} at "
                 f"position {position}")
-    labels = target.astype(np.int64, copy=False)
-    bad = (labels < 0) | (labels >= num_classes)
+    # Compare in the labels' own dtype: a cast to int64 first would wrap huge values into
+    # range (2**64 - 100 would become -100, the ignore_index).
+    bad = (target < 0) | (target >= num_classes)
     if ignore_index is not None:
-        bad &= labels != ignore_index
+        bad &= target != ignore_index
     if bad.any():
         position = int(np.flatnonzero(bad)[0])
         ignored = f" or ignore_index={ignore_index}" if ignore_index is not None else ""
+        value = target[position]
+        shown = int(value) if target.dtype.kind in "iu" or abs(value) < 2**53 else value
         raise ValueError(
-            f"{name}: label {labels[position]} at position {position} is out of range for "
+            f"{name}: label {shown} at position {position} is out of range for "
             f"{num_classes} classes (expected 0..{num_classes - 1}{ignored})")
-    return labels
+    return target.astype(np.int64, copy=False)
 
 
 class SoftmaxCrossEntropy(_Loss):
