@@ -70,6 +70,8 @@ def save(tensors: Mapping[str, Any], path: str | os.PathLike[str],
 def write_atomically(path: Path, payload: bytes) -> None:
     """Replace `path` by `payload` through a temporary file, fsync and rename."""
     folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise FileNotFoundError(f"save: cannot write {path}: the folder {folder} does not exist")
     descriptor, temporary = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
     try:
         os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes 0600; give what open() would

@@ -7,7 +7,10 @@ shows the traceback instead.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Sequence
@@ -17,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from layerwise.checkpoint import CheckpointError
+from layerwise.settings import detect_anomaly
 from layerwise.train.config import (
     ACTIVATIONS,
     DATASETS,
@@ -75,6 +79,9 @@ def parser() -> argparse.ArgumentParser:
     train.add_argument("--out", metavar="DIR", help="run folder (default runs/DATASET-TIME)")
     train.add_argument("--resume", metavar="DIR", help="continue a stopped run")
     train.add_argument("--quiet", action="store_true", help="no progress output")
+    train.add_argument("--detect-anomaly", action="store_true",
+                       help="check every op's output and gradients for NaN/inf and name the "
+                            "first op that makes one (slower)")
 
     evaluate = commands.add_parser("evaluate", help="test accuracy of a run or checkpoint",
                                      parents=[debug])
@@ -117,6 +124,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"layerwise: internal error: {type(error).__name__}: {message} (run with --debug "
               f"for the traceback and report it)", file=sys.stderr)
         return 1
+    finally:
+        if argv is None and threading.current_thread() is threading.main_thread():
+            # The command is the program and its work is done: a Ctrl-C while Python shuts
+            # down (half a second with matplotlib and numba loaded) would otherwise print
+            # "Exception ignored" tracebacks or end the process by SIGINT, not its status.
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 # --- train ---------------------------------------------------------------------------------
@@ -151,14 +164,21 @@ def command_train(arguments: argparse.Namespace) -> int:
         if arguments.data is not None:
             config.data = arguments.data
         run = Run(config, folder, verbose=not arguments.quiet)
-        run.restore()
+        if (folder / "checkpoint.safetensors").exists():
+            run.restore()
+        elif (folder / "model.safetensors").exists():
+            raise UsageError(f"{folder} has model.safetensors but no checkpoint.safetensors, "
+                             f"so it cannot be resumed (layerwise evaluate {folder} still works)")
+        else:
+            print(f"{folder} has no finished epoch (it was stopped during its first); "
+                  f"starting it at epoch 1 of {config.epochs}", file=sys.stderr)
         if run.trainer.epoch > config.epochs:
             raise UsageError(f"{folder} already has {run.trainer.epoch} epochs; --epochs must "
                              f"be more to run on")
         if run.trainer.epoch == config.epochs:
             print(f"the run already has {run.trainer.epoch} epochs; pass --epochs N to go on",
                   file=sys.stderr)
-        else:
+        elif run.trainer.epoch > 0:
             print(f"resuming {folder} at epoch {run.trainer.epoch + 1} of {config.epochs}",
                   file=sys.stderr)
     else:
@@ -171,12 +191,23 @@ def command_train(arguments: argparse.Namespace) -> int:
                              f"or choose another --out")
         run = Run(config, folder, verbose=not arguments.quiet)
     started, first_epoch = time.perf_counter(), run.trainer.epoch
+    anomaly = detect_anomaly() if arguments.detect_anomaly else contextlib.nullcontext()
     try:
-        with np.errstate(all="ignore"):  # a diverging run ends in one clear line, not warnings
+        # A diverging run ends in one clear line (naming the op under --detect-anomaly), not
+        # in NumPy's overflow warnings.
+        with np.errstate(all="ignore"), anomaly:
             result = run.train()
     except KeyboardInterrupt:
-        print(f"\nlayerwise: interrupted; the last finished epoch ({run.trainer.epoch}) is saved. "
-              f"Continue with: layerwise train --resume {folder}", file=sys.stderr)
+        if run.finished:  # Ctrl-C came while the results were written, and waited for them
+            print(f"\nlayerwise: interrupted, but the run had finished: {folder} is complete",
+                  file=sys.stderr)
+            return EXIT_INTERRUPTED
+        if run.saved_epoch:
+            saved = f"the last finished epoch ({run.saved_epoch}) is saved"
+        else:
+            saved = "no epoch had finished"
+        print(f"\nlayerwise: interrupted; {saved}. Continue with: layerwise train --resume "
+              f"{folder}", file=sys.stderr)
         return EXIT_INTERRUPTED
     trained = run.trainer.epoch - first_epoch
     print(f"trained {trained} epoch{'s' * (trained != 1)} in {time.perf_counter() - started:.1f} s"
@@ -222,20 +253,39 @@ def read_images(path: Path) -> np.ndarray:
         except ImportError:
             raise UsageError("reading PNG files needs matplotlib: pip install "
                              "'layerwise[cli]'") from None
-        pixels = np.asarray(matplotlib.image.imread(path), dtype=np.float64)
+        try:
+            pixels = np.asarray(matplotlib.image.imread(path), dtype=np.float64)
+        except (SyntaxError, ValueError, OSError) as error:  # PIL's "not a PNG file" and kin
+            raise UsageError(f"{path}: not a readable PNG image ({error})") from None
         if pixels.ndim == 3:
             pixels = pixels[..., :3].mean(axis=2)
         return pixels[np.newaxis]
     if suffix == ".npy":
         try:
             array = np.load(path, allow_pickle=False)
-        except ValueError as error:
-            raise UsageError(f"{path}: not a plain .npy array ({error})") from None
+        except ValueError as error:  # NumPy's message would suggest loading it unsafely
+            raise UsageError(f"{path}: {not_plain_npy(path, error)}") from None
+        if not isinstance(array, np.ndarray):  # a zip (.npz, PyTorch): np.load opens it lazily
+            array.close()
+            raise UsageError(f"{path}: not a plain .npy array: it is a zip archive (an .npz "
+                             f"or PyTorch file?), which predict does not read")
     else:
         array = read_idx(path)
     if array.dtype.kind in "ui":  # pixel values 0..255, as in the IDX files
         return np.asarray(array, dtype=np.float64) / 255.0
     return np.asarray(array, dtype=np.float64)
+
+
+def not_plain_npy(path: Path, error: ValueError) -> str:
+    """Why np.load(allow_pickle=False) refused `path`, in words that do not invite unpickling."""
+    if "pickle" not in str(error):
+        return f"not a plain .npy array ({error})"
+    with path.open("rb") as file:
+        start = file.read(6)
+    if start == b"\x93NUMPY" or start[:1] == b"\x80":  # an object array, or a pickle
+        return ("not a plain .npy array: it holds pickled Python objects, which layerwise "
+                "never loads")
+    return "not a .npy file (it does not start with the .npy magic string)"
 
 
 def command_predict(arguments: argparse.Namespace) -> int:

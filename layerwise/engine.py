@@ -46,7 +46,15 @@ def record(op: Op, inputs: Sequence[Any]) -> Tensor:
             arrays[position] = _constant_array(value, reference_dtype)
 
     op.needs_grad = tuple(parent is not None for parent in parents)
-    out = op.forward(*arrays)
+    try:
+        out = op.forward(*arrays)
+    except TypeError:
+        for position, array in enumerate(arrays):
+            if getattr(array, "dtype", None) is not None and array.dtype.kind not in "biufc":
+                raise TypeError(
+                    f"{type(op).__name__}: input {position} has dtype {array.dtype}; expected "
+                    f"numbers (bool, integer, floating or complex)") from None
+        raise
     if type(out) is not np.ndarray:
         out = np.asarray(out)
     if settings.anomaly_detection:

@@ -17,7 +17,13 @@ from numpy.typing import DTypeLike
 
 from layerwise import ops, settings
 from layerwise.ops.loss import check_class_labels
-from layerwise.tensor import Tensor, as_array, tensor
+from layerwise.tensor import (
+    Tensor,
+    apply_broadcasting,
+    apply_matmul,
+    as_array,
+    tensor,
+)
 
 TensorLike = Tensor | np.ndarray | float | int
 Axis = int | tuple[int, ...] | None
@@ -105,6 +111,15 @@ def linear(x: TensorLike, weight: TensorLike, bias: TensorLike | None = None) ->
 
     Shape: x (N, D_in), weight (D_out, D_in), bias (D_out,) -> (N, D_out).
     """
+    x_shape, weight_shape = np.shape(_data(x)), np.shape(_data(weight))
+    if len(weight_shape) != 2:
+        raise ValueError(f"linear: expected a weight of shape (D_out, D_in), got {weight_shape}")
+    if not x_shape or x_shape[-1] != weight_shape[1]:
+        raise ValueError(f"linear: a weight of shape {weight_shape} expects input "
+                         f"(N, {weight_shape[1]}), got {x_shape}")
+    if bias is not None and np.shape(_data(bias)) != weight_shape[:1]:
+        raise ValueError(f"linear: a weight of shape {weight_shape} expects a bias of shape "
+                         f"({weight_shape[0]},), got {np.shape(_data(bias))}")
     if bias is None:
         return ops.Linear.apply(x, weight)
     return ops.Linear.apply(x, weight, bias)
@@ -121,10 +136,15 @@ def dropout(x: TensorLike, p: float = 0.5, training: bool = True,
         rng: generator of the mask; the default generator (see `manual_seed`) when None.
     Shape: any -> the same.
     """
-    if not 0.0 <= p <= 1.0:
-        raise ValueError(f"dropout: p must be a probability in [0, 1], got {p}")
+    is_number = isinstance(p, int | float | np.integer | np.floating) and not isinstance(p, bool)
+    if not is_number or not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout: p must be a probability in [0, 1], got {p!r}")
+    x = x if isinstance(x, Tensor) else tensor(x)
+    if x.dtype.kind not in "fc":
+        raise TypeError(f"dropout: expected floating-point input, got {x.dtype}; convert it "
+                        f"first (e.g. x.astype(np.float32))")
     if not training or p == 0.0:
-        return x if isinstance(x, Tensor) else tensor(x)
+        return x
     return ops.Dropout.apply(x, p=p, rng=rng)
 
 
@@ -175,6 +195,11 @@ def binary_cross_entropy_with_logits(input: TensorLike, target: TensorLike,
     Shape: input and target of the same shape -> scalar ("none": that shape).
     """
     weight = None if pos_weight is None else as_array(pos_weight)
+    input_shape = np.shape(_data(input))
+    if weight is not None and not _broadcasts_to(weight.shape, input_shape):
+        per_class = f"; give one weight per class, shape {input_shape[-1:]}" if input_shape else ""
+        raise ValueError(f"binary_cross_entropy_with_logits: pos_weight of shape {weight.shape} "
+                         f"does not broadcast to the input's shape {input_shape}{per_class}")
     return ops.BinaryCrossEntropyWithLogits.apply(input, target, reduction=reduction,
                                                   pos_weight=weight)
 
@@ -184,11 +209,14 @@ def one_hot(labels: Any, num_classes: int, dtype: DTypeLike | None = None) -> np
 
     Raises ValueError naming the first label outside 0..num_classes-1.
     """
-    values = as_array(labels).reshape(-1)
+    if isinstance(num_classes, bool) or not isinstance(num_classes, int | np.integer) \
+            or num_classes < 1:
+        raise ValueError(f"one_hot: num_classes must be a positive integer, got {num_classes!r}")
+    values = np.asarray(_data(labels)).reshape(-1)
     checked = check_class_labels(values, values.shape[0], num_classes, None, "one_hot")
     encoded = np.zeros((checked.shape[0], num_classes), dtype=dtype or settings.default_dtype)
     encoded[np.arange(checked.shape[0]), checked] = 1
-    return encoded.reshape(*np.shape(as_array(labels)), num_classes)
+    return encoded.reshape(*np.shape(_data(labels)), num_classes)
 
 
 # --- array math ------------------------------------------------------------------------------
@@ -221,22 +249,23 @@ def clip(x: TensorLike, min: float | None = None, max: float | None = None) -> T
 
 def maximum(a: TensorLike, b: TensorLike) -> Tensor:
     """Element-wise max(a, b); ties split the gradient in half."""
-    return ops.Maximum.apply(a, b)
+    return apply_broadcasting(ops.Maximum, "maximum", a, b)
 
 
 def minimum(a: TensorLike, b: TensorLike) -> Tensor:
     """Element-wise min(a, b); ties split the gradient in half."""
-    return ops.Minimum.apply(a, b)
+    return apply_broadcasting(ops.Minimum, "minimum", a, b)
 
 
 def where(condition: Any, a: TensorLike, b: TensorLike) -> Tensor:
     """a where condition is true, b elsewhere (all three broadcast)."""
-    return ops.Where.apply(as_array(condition).astype(bool, copy=False), a, b)
+    return apply_broadcasting(ops.Where, "where", as_array(condition).astype(bool, copy=False),
+                              a, b)
 
 
 def matmul(a: TensorLike, b: TensorLike) -> Tensor:
     """a @ b with NumPy's rules (1-D vectors, batched matrices)."""
-    return ops.MatMul.apply(a, b)
+    return apply_matmul(a, b)
 
 
 def sum(x: TensorLike, axis: Axis = None, keepdims: bool = False) -> Tensor:
@@ -276,4 +305,26 @@ def concatenate(tensors: Sequence[TensorLike], axis: int = 0) -> Tensor:
 
 def stack(tensors: Sequence[TensorLike], axis: int = 0) -> Tensor:
     """Join tensors of one shape along a new axis."""
-    return ops.Stack.apply(*tensors, axis=axis)
+    try:
+        return ops.Stack.apply(*tensors, axis=axis)
+    except ValueError:
+        shapes = [np.shape(_data(value)) for value in tensors]
+        other = next((position for position, shape in enumerate(shapes) if shape != shapes[0]),
+                     None)
+        if other is None:
+            raise
+        raise ValueError(f"stack: all tensors must have the same shape, got {shapes[0]} at "
+                         f"position 0 and {shapes[other]} at position {other}") from None
+
+
+def _data(value: Any) -> Any:
+    """A Tensor's array, anything else as it is (for reading shapes)."""
+    return value.data if isinstance(value, Tensor) else value
+
+
+def _broadcasts_to(shape: tuple[int, ...], target: tuple[int, ...]) -> bool:
+    """Whether an array of `shape` broadcasts against `target` without changing it."""
+    try:
+        return np.broadcast_shapes(shape, target) == target
+    except ValueError:
+        return False

@@ -25,9 +25,14 @@ def get_default_dtype() -> np.dtype:
 def set_default_dtype(dtype: DTypeLike) -> None:
     """Make Python floats and lists of floats become `dtype` (float16, float32 or float64)."""
     global default_dtype
-    chosen = np.dtype(dtype)
-    if chosen.kind != "f":
-        raise TypeError(f"default dtype must be a floating-point dtype, got {chosen}")
+    try:
+        chosen = np.dtype(dtype)
+    except TypeError:
+        chosen = None
+    if chosen is None or chosen.kind != "f":
+        got = repr(dtype) if chosen is None else chosen
+        raise TypeError(f"set_default_dtype: the default dtype must be a floating-point dtype, "
+                        f"got {got} (use float16, float32 or float64)")
     default_dtype = chosen
 
 

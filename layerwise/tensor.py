@@ -19,26 +19,125 @@ if TYPE_CHECKING:
     from layerwise.ops.base import Op
 
 
+NUMERIC_KINDS = "biufc"  # bool, signed and unsigned integers, floating point, complex
+
+
 def as_array(data: Any, dtype: DTypeLike | None = None, requires_grad: bool = False) -> np.ndarray:
     """Turn user data into an ndarray the way `layerwise.tensor` documents.
 
     NumPy arrays and scalars keep their dtype; Python floats (and lists holding one) take the
     default dtype; Python ints stay int64, bools stay bool, except that data meant to require
-    gradients becomes the default floating dtype.
+    gradients becomes the default floating dtype. Anything that is not numbers (strings, None,
+    objects, ragged lists) is refused with a message that says what came.
     """
     if isinstance(data, Tensor):
         data = data.data
     if isinstance(data, np.ndarray | np.generic):
         array = np.asarray(data)
     else:
-        array = np.asarray(data)
+        try:
+            array = np.asarray(data)
+        except ValueError as error:
+            raise ValueError(
+                f"cannot make a tensor from {_describe(data)}: nested sequences must have equal "
+                f"lengths, like the rows of a matrix ({error})") from None
         if array.dtype.kind == "f" or (requires_grad and array.dtype.kind in "biu"):
             array = array.astype(settings.default_dtype, copy=False)
-        elif array.dtype.kind == "O":
-            raise TypeError(f"cannot make a tensor from {type(data).__name__} data: {data!r:.80}")
+    if array.dtype.kind not in NUMERIC_KINDS:
+        raise TypeError(f"cannot make a tensor from {_describe(data)}: expected numbers (bool, "
+                        f"integer, floating or complex), got dtype {array.dtype}")
     if dtype is not None:
-        array = array.astype(dtype, copy=False)
+        array = array.astype(_numeric_dtype(dtype), copy=False)
     return array
+
+
+def _describe(data: Any) -> str:
+    """`data` for an error message: its type, and its value when that is short to show."""
+    if isinstance(data, np.ndarray | np.generic):
+        return f"{type(data).__name__} data"
+    return f"{type(data).__name__} data {data!r:.60}"
+
+
+def _numeric_dtype(dtype: DTypeLike) -> np.dtype:
+    try:
+        chosen = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"tensor: dtype must be a NumPy dtype such as np.float32 or 'float64', "
+                        f"got {dtype!r}") from None
+    if chosen.kind not in NUMERIC_KINDS:
+        raise TypeError(f"tensor: dtype must be numeric (bool, integer, floating or complex), "
+                        f"got {chosen}")
+    return chosen
+
+
+def broadcast_problem(shapes: Sequence[tuple[int, ...]]) -> str | None:
+    """Where `shapes` fail to broadcast together, as a clause; None when they do.
+
+    Broadcasting aligns shapes at their last axis; at each axis the lengths must be equal or 1.
+    """
+    for axis in range(-1, -max(map(len, shapes), default=0) - 1, -1):
+        lengths = [shape[axis] for shape in shapes if len(shape) >= -axis]
+        if len({length for length in lengths if length != 1}) > 1:
+            return (f"at axis {axis} their lengths are {_join([str(n) for n in lengths])} (they "
+                    f"must be equal, or 1)")
+    return None
+
+
+def matmul_problem(shape_a: tuple[int, ...], shape_b: tuple[int, ...]) -> str | None:
+    """Why a @ b fails for these shapes (NumPy's matmul rules), as a sentence; None if it fits."""
+    if not shape_a or not shape_b:
+        return (f"cannot multiply shapes {shape_a} and {shape_b}: both need at least one axis "
+                f"(use * to multiply by a scalar)")
+    inner_b, which = (shape_b[-2], "second-to-last") if len(shape_b) >= 2 else (shape_b[0], "only")
+    if shape_a[-1] != inner_b:
+        return (f"cannot multiply shapes {shape_a} and {shape_b}: the first's last axis has "
+                f"length {shape_a[-1]} but the second's {which} axis has {inner_b} (they must "
+                f"be equal)")
+    batch_a, batch_b = shape_a[:-2], shape_b[:-2]
+    batch_problem = broadcast_problem([batch_a, batch_b])
+    if batch_problem is not None:
+        return (f"cannot multiply shapes {shape_a} and {shape_b}: their batch axes {batch_a} and "
+                f"{batch_b} do not broadcast: {batch_problem}")
+    return None
+
+
+def apply_broadcasting(op: type[Op], name: str, *inputs: Any) -> Tensor:
+    """`op.apply(*inputs)` for an op whose inputs broadcast; when their shapes do not, the
+    error names the op and every shape instead of repeating NumPy's generic message."""
+    try:
+        return op.apply(*inputs)
+    except ValueError:
+        shapes = _shapes_of(inputs)
+        problem = broadcast_problem(shapes) if shapes is not None else None
+        if shapes is None or problem is None:
+            raise
+        listed = _join([str(shape) for shape in shapes])
+        raise ValueError(f"{name}: cannot broadcast shapes {listed}: {problem}") from None
+
+
+def apply_matmul(a: Any, b: Any) -> Tensor:
+    """a @ b; shapes that do not fit are reported with both shapes and the axes that differ."""
+    try:
+        return ops.MatMul.apply(a, b)
+    except ValueError:
+        shapes = _shapes_of((a, b))
+        problem = matmul_problem(*shapes) if shapes is not None else None
+        if problem is None:
+            raise
+        raise ValueError(f"matmul: {problem}") from None
+
+
+def _shapes_of(inputs: Sequence[Any]) -> list[tuple[int, ...]] | None:
+    """The shape of each input, or None when one has none (a ragged list)."""
+    try:
+        return [np.shape(_data_of(value)) for value in inputs]
+    except ValueError:
+        return None
+
+
+def _join(items: Sequence[str]) -> str:
+    """"a", "a and b", "a, b and c"."""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 class Tensor:
@@ -168,40 +267,40 @@ class Tensor:
 
     # --- operators ---------------------------------------------------------------------------
     def __add__(self, other: Any) -> Tensor:
-        return ops.Add.apply(self, other)
+        return apply_broadcasting(ops.Add, "add", self, other)
 
     def __radd__(self, other: Any) -> Tensor:
-        return ops.Add.apply(other, self)
+        return apply_broadcasting(ops.Add, "add", other, self)
 
     def __sub__(self, other: Any) -> Tensor:
-        return ops.Sub.apply(self, other)
+        return apply_broadcasting(ops.Sub, "subtract", self, other)
 
     def __rsub__(self, other: Any) -> Tensor:
-        return ops.Sub.apply(other, self)
+        return apply_broadcasting(ops.Sub, "subtract", other, self)
 
     def __mul__(self, other: Any) -> Tensor:
-        return ops.Mul.apply(self, other)
+        return apply_broadcasting(ops.Mul, "multiply", self, other)
 
     def __rmul__(self, other: Any) -> Tensor:
-        return ops.Mul.apply(other, self)
+        return apply_broadcasting(ops.Mul, "multiply", other, self)
 
     def __truediv__(self, other: Any) -> Tensor:
-        return ops.Div.apply(self, other)
+        return apply_broadcasting(ops.Div, "divide", self, other)
 
     def __rtruediv__(self, other: Any) -> Tensor:
-        return ops.Div.apply(other, self)
+        return apply_broadcasting(ops.Div, "divide", other, self)
 
     def __pow__(self, exponent: Any) -> Tensor:
-        return ops.Pow.apply(self, exponent)
+        return apply_broadcasting(ops.Pow, "power", self, exponent)
 
     def __rpow__(self, base: Any) -> Tensor:
-        return ops.Pow.apply(base, self)
+        return apply_broadcasting(ops.Pow, "power", base, self)
 
     def __matmul__(self, other: Any) -> Tensor:
-        return ops.MatMul.apply(self, other)
+        return apply_matmul(self, other)
 
     def __rmatmul__(self, other: Any) -> Tensor:
-        return ops.MatMul.apply(other, self)
+        return apply_matmul(other, self)
 
     def __neg__(self) -> Tensor:
         return ops.Neg.apply(self)
@@ -237,6 +336,10 @@ class Tensor:
     __hash__ = object.__hash__
 
     def __bool__(self) -> bool:
+        if self.data.size != 1:
+            raise ValueError(
+                f"the truth value of a tensor of shape {self.shape} is ambiguous; reduce it "
+                f"first, e.g. (x > 0).any() or (x > 0).all()")
         return bool(self.data)
 
     def __float__(self) -> float:
@@ -279,6 +382,9 @@ class Tensor:
 
     def flatten(self, start_axis: int = 0) -> Tensor:
         """Merge the axes from `start_axis` on into one: (N, 1, 28, 28).flatten(1) -> (N, 784)."""
+        if not -max(self.ndim, 1) <= start_axis < max(self.ndim, 1):
+            raise ValueError(f"flatten: start_axis {start_axis} is out of range for a tensor of "
+                             f"shape {self.shape} ({self.ndim} axes)")
         return self.reshape(*self.shape[:start_axis], -1)
 
     def transpose(self, *axes: int) -> Tensor:

@@ -371,7 +371,9 @@ def expected_fault(target: object, count: int, num_classes: int, ignore_index: i
             return ("whole numbers", f"position {position}")
     for position, value in enumerate(values):
         if int(value) != ignore_index and not 0 <= int(value) < num_classes:
-            return (f"label {int(value)} at position {position}", "out of range",
+            # Whole floats are shown as ints while they fit in int64, as they are beyond.
+            shown = int(value) if isinstance(value, int) or abs(value) < 2.0**63 else value
+            return (f"label {shown} at position {position}", "out of range",
                     f"{num_classes} classes")
     return None
 

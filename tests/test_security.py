@@ -149,26 +149,8 @@ def test_the_cli_refuses_a_run_folder_whose_model_is_a_pickle(
     assert not marker.exists()
 
 
-# Bugs in layerwise/cli.py (read_images), which this file does not own: no code runs, but the
-# command ends in an "internal error" (exit 1) instead of a one-line user error.
-CLI_CRASHES = {
-    ("images.npy", "npz-objects"): "np.load(allow_pickle=False) returns an NpzFile for a zip "
-                                   "named .npy; read_images then fails with AttributeError",
-    ("images.npy", "torch-zip"): "the same NpzFile AttributeError for any zip named .npy",
-    ("images.png", "pickle"): "matplotlib.image.imread raises SyntaxError('not a PNG file'), "
-                              "which main() does not count as a user error",
-    ("images.png", "torch-zip"): "the same SyntaxError for any non-PNG bytes named .png",
-    ("images.png", "npy-objects"): "the same SyntaxError for any non-PNG bytes named .png",
-    ("images.png", "npz-objects"): "the same SyntaxError for any non-PNG bytes named .png",
-    ("images.png", "gzip-pickle"): "the same SyntaxError for any non-PNG bytes named .png",
-}
-
-
 @pytest.mark.parametrize(("name", "payload"), [
-    pytest.param(name, payload, marks=pytest.mark.xfail(
-        strict=True, reason=CLI_CRASHES[name, payload]) if (name, payload) in CLI_CRASHES
-        else ())
-    for name in IMAGE_NAMES for payload in sorted(PAYLOADS)])
+    (name, payload) for name in IMAGE_NAMES for payload in sorted(PAYLOADS)])
 def test_predict_refuses_a_pickled_input_file(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                               run_folder: Path, name: str, payload: str) -> None:
     path, marker = plant(tmp_path, name, payload)

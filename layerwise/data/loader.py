@@ -41,6 +41,9 @@ class DataLoader:
                  drop_last: bool = False) -> None:
         self.inputs = _as_samples(inputs, "inputs")
         self.targets = None if targets is None else _as_samples(targets, "targets")
+        for name, array in (("inputs", self.inputs), ("targets", self.targets)):
+            if array is not None and array.dtype.kind not in "biuf":
+                raise TypeError(f"DataLoader: {name} must hold numbers, got dtype {array.dtype}")
         if self.targets is not None and len(self.targets) != len(self.inputs):
             raise ValueError(f"DataLoader: inputs and targets must have the same length, got "
                              f"{len(self.inputs)} inputs and {len(self.targets)} targets")

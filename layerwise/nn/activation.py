@@ -4,9 +4,25 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from layerwise import functional as F
 from layerwise.nn.module import Module
 from layerwise.tensor import Tensor
+
+
+def _number(owner: str, name: str, value: Any) -> Any:
+    """`value` when it is a real number, else a ValueError naming the hyperparameter."""
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        raise ValueError(f"{owner}: {name} must be a number, got {value!r}")
+    return value
+
+
+def _axis(owner: str, value: Any) -> Any:
+    """`value` when it is an integer, else a ValueError naming the module."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise ValueError(f"{owner}: axis must be an integer, got {value!r}")
+    return value
 
 
 class ReLU(Module):
@@ -21,7 +37,7 @@ class LeakyReLU(Module):
 
     def __init__(self, negative_slope: float = 0.01) -> None:
         super().__init__()
-        self.negative_slope = negative_slope
+        self.negative_slope = _number("LeakyReLU", "negative_slope", negative_slope)
 
     def forward(self, x: Any) -> Tensor:
         return F.leaky_relu(x, self.negative_slope)
@@ -35,7 +51,7 @@ class ELU(Module):
 
     def __init__(self, alpha: float = 1.0) -> None:
         super().__init__()
-        self.alpha = alpha
+        self.alpha = _number("ELU", "alpha", alpha)
 
     def forward(self, x: Any) -> Tensor:
         return F.elu(x, self.alpha)
@@ -49,6 +65,8 @@ class GELU(Module):
 
     def __init__(self, approximate: str = "none") -> None:
         super().__init__()
+        if approximate not in ("none", "tanh"):
+            raise ValueError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
         self.approximate = approximate
 
     def forward(self, x: Any) -> Tensor:
@@ -77,7 +95,10 @@ class Softplus(Module):
 
     def __init__(self, beta: float = 1.0, threshold: float = 20.0) -> None:
         super().__init__()
-        self.beta, self.threshold = beta, threshold
+        self.beta = _number("Softplus", "beta", beta)
+        self.threshold = _number("Softplus", "threshold", threshold)
+        if not self.beta > 0:
+            raise ValueError(f"Softplus: beta must be positive, got {beta}")
 
     def forward(self, x: Any) -> Tensor:
         return F.softplus(x, self.beta, self.threshold)
@@ -91,7 +112,7 @@ class Softmax(Module):
 
     def __init__(self, axis: int = -1) -> None:
         super().__init__()
-        self.axis = axis
+        self.axis = _axis("Softmax", axis)
 
     def forward(self, x: Any) -> Tensor:
         return F.softmax(x, self.axis)
@@ -105,7 +126,7 @@ class LogSoftmax(Module):
 
     def __init__(self, axis: int = -1) -> None:
         super().__init__()
-        self.axis = axis
+        self.axis = _axis("LogSoftmax", axis)
 
     def forward(self, x: Any) -> Tensor:
         return F.log_softmax(x, self.axis)

@@ -46,6 +46,8 @@ class Linear(Module):
         self.in_features = _positive_int(in_features, "in_features", "Linear")
         self.out_features = _positive_int(out_features, "out_features", "Linear")
         dtype = np.dtype(dtype) if dtype is not None else get_default_dtype()
+        if dtype.kind != "f":
+            raise TypeError(f"Linear: dtype must be a floating-point dtype, got {dtype}")
         bound = 1.0 / math.sqrt(self.in_features)
         self.weight = Parameter(np.empty((self.out_features, self.in_features), dtype=dtype))
         init.kaiming_uniform(self.weight, a=math.sqrt(5), rng=rng)  # = U(-bound, bound)
@@ -109,13 +111,18 @@ class Standardize(Module):
         mean, std = np.asarray(mean, dtype=dtype), np.asarray(std, dtype=dtype)
         if mean.shape != std.shape:
             raise ValueError(f"Standardize: mean has shape {mean.shape} but std {std.shape}")
-        if (std <= 0).any():
-            raise ValueError("Standardize: std must be positive everywhere")
+        not_positive = ~(std > 0)  # NaN too
+        if not_positive.any():
+            position = tuple(int(i) for i in np.argwhere(not_positive)[0])
+            raise ValueError(f"Standardize: std must be positive everywhere, got {std[position]} "
+                             f"at {position}")
         self.register_buffer("mean", mean)
         self.register_buffer("std", std)
 
     def forward(self, x: Any) -> Tensor:
         data = x.data if isinstance(x, Tensor) else np.asarray(x)
+        if data.dtype.kind not in "biuf":
+            raise TypeError(f"Standardize expected numeric input, got dtype {data.dtype}")
         if data.shape[data.ndim - self.mean.ndim:] != self.mean.shape:
             raise ValueError(f"Standardize expected inputs ending in {self.mean.shape}, got "
                              f"{data.shape}")
@@ -138,8 +145,10 @@ class Dropout(Module):
 
     def __init__(self, p: float = 0.5, rng: np.random.Generator | None = None) -> None:
         super().__init__()
-        if not 0.0 <= p <= 1.0:
-            raise ValueError(f"Dropout: p must be a probability in [0, 1], got {p}")
+        is_number = isinstance(p, int | float | np.integer | np.floating) \
+            and not isinstance(p, bool)
+        if not is_number or not 0.0 <= p <= 1.0:
+            raise ValueError(f"Dropout: p must be a probability in [0, 1], got {p!r}")
         self.p = p
         self.rng = rng
 
@@ -155,10 +164,15 @@ class Flatten(Module):
 
     def __init__(self, start_axis: int = 1) -> None:
         super().__init__()
-        self.start_axis = start_axis
+        if isinstance(start_axis, bool) or not isinstance(start_axis, int | np.integer):
+            raise ValueError(f"Flatten: start_axis must be an integer, got {start_axis!r}")
+        self.start_axis = int(start_axis)
 
     def forward(self, x: Any) -> Tensor:
         tensor = x if isinstance(x, Tensor) else Tensor(x)
+        if self.start_axis >= max(tensor.ndim, 1):
+            raise ValueError(f"Flatten(start_axis={self.start_axis}) expected input with at "
+                             f"least {self.start_axis + 1} axes, got shape {tensor.shape}")
         return tensor.flatten(self.start_axis)
 
     def extra_repr(self) -> str:

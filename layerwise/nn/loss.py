@@ -4,9 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from layerwise import functional as F
 from layerwise.nn.module import Module
+from layerwise.ops.loss import REDUCTIONS
 from layerwise.tensor import Tensor
+
+
+def _reduction(owner: str, value: Any) -> str:
+    """`value` when it names a reduction, else a ValueError that lists them."""
+    if value not in REDUCTIONS:
+        raise ValueError(f"{owner}: reduction must be 'mean', 'sum' or 'none', got {value!r}")
+    return str(value)
 
 
 class MSELoss(Module):
@@ -14,7 +24,7 @@ class MSELoss(Module):
 
     def __init__(self, reduction: str = "mean") -> None:
         super().__init__()
-        self.reduction = reduction
+        self.reduction = _reduction("MSELoss", reduction)
 
     def forward(self, input: Any, target: Any) -> Tensor:
         return F.mse_loss(input, target, reduction=self.reduction)
@@ -29,7 +39,15 @@ class CrossEntropyLoss(Module):
     def __init__(self, reduction: str = "mean", ignore_index: int = -100,
                  label_smoothing: float = 0.0) -> None:
         super().__init__()
-        self.reduction = reduction
+        self.reduction = _reduction("CrossEntropyLoss", reduction)
+        if isinstance(ignore_index, bool) or not isinstance(ignore_index, int | np.integer):
+            raise ValueError(f"CrossEntropyLoss: ignore_index must be an integer, got "
+                             f"{ignore_index!r}")
+        is_number = (isinstance(label_smoothing, int | float | np.integer | np.floating)
+                     and not isinstance(label_smoothing, bool))
+        if not is_number or not 0.0 <= label_smoothing <= 1.0:
+            raise ValueError(f"CrossEntropyLoss: label_smoothing must be in [0, 1], got "
+                             f"{label_smoothing!r}")
         self.ignore_index = ignore_index
         self.label_smoothing = label_smoothing
 
@@ -48,7 +66,7 @@ class BCELoss(Module):
 
     def __init__(self, reduction: str = "mean") -> None:
         super().__init__()
-        self.reduction = reduction
+        self.reduction = _reduction("BCELoss", reduction)
 
     def forward(self, input: Any, target: Any) -> Tensor:
         return F.binary_cross_entropy(input, target, reduction=self.reduction)
@@ -62,7 +80,7 @@ class BCEWithLogitsLoss(Module):
 
     def __init__(self, reduction: str = "mean", pos_weight: Any = None) -> None:
         super().__init__()
-        self.reduction = reduction
+        self.reduction = _reduction("BCEWithLogitsLoss", reduction)
         self.pos_weight = pos_weight
 
     def forward(self, input: Any, target: Any) -> Tensor:

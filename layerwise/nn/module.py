@@ -173,10 +173,15 @@ class Module:
     def load_state_dict(self, state: Mapping[str, Any], strict: bool = True) -> IncompatibleKeys:
         """Copy arrays from `state` into the parameters and buffers of the same names.
 
-        Shapes must match exactly; values are cast to each parameter's dtype. With strict=True
-        (the default) a missing or unexpected key is an error that names it; nothing is
-        copied unless everything matches.
+        Shapes must match exactly; values (bool, integer or floating) are cast to each
+        parameter's dtype. With strict=True (the default) a missing or unexpected key is an
+        error that names it; nothing is copied unless everything matches.
         """
+        if not isinstance(state, Mapping):
+            raise TypeError(
+                f"load_state_dict for {type(self).__name__}: expected a mapping from names to "
+                f"arrays (model.state_dict() or layerwise.load(path)), got "
+                f"{type(state).__name__}")
         own: dict[str, Parameter | np.ndarray] = dict(self.named_parameters())
         own.update(self.named_buffers())
         missing = [name for name in own if name not in state]
@@ -196,6 +201,11 @@ class Module:
             value = np.asarray(state[name].data if isinstance(state[name], Tensor)
                                else state[name])
             array = target.data if isinstance(target, Parameter) else target
+            if value.dtype.kind not in "biuf":
+                raise StateDictError(
+                    f"load_state_dict for {type(self).__name__}: {name!r} has dtype "
+                    f"{value.dtype} in the state; expected numbers for the {array.dtype} "
+                    f"array of shape {array.shape} in the model")
             if value.shape != array.shape:
                 raise StateDictError(
                     f"load_state_dict for {type(self).__name__}: {name!r} has shape "

@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from layerwise.ops.base import Op
+from layerwise.ops.base import Op, normalize_axes
 from layerwise.ops.special import normal_cdf
 
 
@@ -161,6 +161,7 @@ class Softmax(Op):
         self.axis = axis
 
     def forward(self, x: np.ndarray) -> np.ndarray:
+        normalize_axes(self.axis, x.ndim, "softmax")
         exps = np.exp(x - x.max(axis=self.axis, keepdims=True))
         exps /= exps.sum(axis=self.axis, keepdims=True)
         self.y = exps
@@ -181,6 +182,7 @@ class LogSoftmax(Op):
         self.axis = axis
 
     def forward(self, x: np.ndarray) -> np.ndarray:
+        normalize_axes(self.axis, x.ndim, "log_softmax")
         shifted = x - x.max(axis=self.axis, keepdims=True)
         shifted -= np.log(np.exp(shifted).sum(axis=self.axis, keepdims=True))
         self.y = shifted

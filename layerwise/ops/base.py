@@ -85,15 +85,19 @@ def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     return grad.sum(axis=axes, keepdims=True).reshape(shape)
 
 
-def normalize_axes(axis: int | tuple[int, ...] | list[int] | None, ndim: int) -> tuple[int, ...]:
-    """The axes an `axis=` option names, as non-negative ints (all axes for None)."""
+def normalize_axes(axis: int | tuple[int, ...] | list[int] | None, ndim: int,
+                   owner: str = "") -> tuple[int, ...]:
+    """The axes an `axis=` option names, as non-negative ints (all axes for None); `owner`
+    prefixes the error message with the function's name."""
     if axis is None:
         return tuple(range(ndim))
     axes = (axis,) if isinstance(axis, int | np.integer) else tuple(axis)
     normalized = []
     for one in axes:
         if not -ndim <= one < max(ndim, 1):
-            raise ValueError(f"axis {one} is out of range for an array with {ndim} dimensions")
+            prefix = f"{owner}: " if owner else ""
+            raise ValueError(
+                f"{prefix}axis {one} is out of range for an array with {ndim} dimensions")
         normalized.append(int(one) % max(ndim, 1))
     return tuple(normalized)
 

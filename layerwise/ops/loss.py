@@ -97,8 +97,8 @@ def check_class_labels(target: np.ndarray, num_rows: int, num_classes: int,
     if bad.any():
         position = int(np.flatnonzero(bad)[0])
         ignored = f" or ignore_index={ignore_index}" if ignore_index is not None else ""
-        value = target[position]
-        shown = int(value) if target.dtype.kind in "iu" or abs(value) < 2**53 else value
+        number = target[position].item()  # a Python int or float: no overflow in comparisons
+        shown = int(number) if isinstance(number, int) or abs(number) < 2.0**63 else number
         raise ValueError(
             f"{name}: label {shown} at position {position} is out of range for "
             f"{num_classes} classes (expected 0..{num_classes - 1}{ignored})")
@@ -134,6 +134,8 @@ class SoftmaxCrossEntropy(_Loss):
         if logits.ndim != 2:
             raise ValueError(
                 f"cross_entropy: expected logits of shape (N, C), got {logits.shape}")
+        if logits.dtype.kind != "f":
+            raise TypeError(f"cross_entropy: logits must be floating point, got {logits.dtype}")
         num_rows, num_classes = logits.shape
         shifted = logits - logits.max(axis=1, keepdims=True)
         shifted -= np.log(np.exp(shifted).sum(axis=1, keepdims=True))

@@ -45,6 +45,9 @@ class Adam(Optimizer):
             raise ValueError(f"{type(self).__name__}: fused=True needs numba (pip install "
                              f"'layerwise[fast]')")
         self.fused = fused_kernels.AVAILABLE if fused is None else fused
+        if not isinstance(betas, tuple | list):
+            raise ValueError(f"{type(self).__name__}: betas must be a pair (beta1, beta2), "
+                             f"got {betas!r}")
         super().__init__(params, {"lr": lr, "betas": tuple(betas), "eps": eps,
                                   "weight_decay": weight_decay, "amsgrad": amsgrad})
 

@@ -155,7 +155,13 @@ class OneCycleLR(LRScheduler):
             raise ValueError(f"OneCycleLR: anneal_strategy must be 'cos' or 'linear', got "
                              f"{anneal_strategy!r}")
         groups = optimizer.param_groups
+        for name, value in (("div_factor", div_factor), ("final_div_factor", final_div_factor)):
+            check_range("OneCycleLR", name, value)
+            if value == 0:
+                raise ValueError(f"OneCycleLR: {name} must be positive, got {value}")
         max_lrs = _per_group("max_lr", max_lr, len(groups))
+        for peak in max_lrs:
+            check_range("OneCycleLR", "max_lr", peak)
         base_momenta = _per_group("base_momentum", base_momentum, len(groups))
         max_momenta = _per_group("max_momentum", max_momentum, len(groups))
         self.total_steps = total_steps

@@ -3,9 +3,12 @@ the decision boundary. Drawn with matplotlib's file-only Agg backend."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import io
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from layerwise.checkpoint import write_atomically
 
 if TYPE_CHECKING:
     from layerwise.train.run import Run
@@ -28,6 +31,15 @@ def save_plots(run: Run, result: Evaluation) -> list[str]:
     return written
 
 
+def _save(figure: Any, run: Run, name: str, plt: object) -> str:
+    """Render to memory, then write atomically: a stopped run never leaves half a picture."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=100)
+    plt.close(figure)  # type: ignore[attr-defined]
+    write_atomically(run.folder / name, buffer.getvalue())
+    return name
+
+
 def _loss_curve(run: Run, plt: object) -> str:
     history = run.trainer.history
     epochs = history["epoch"]
@@ -44,10 +56,7 @@ def _loss_curve(run: Run, plt: object) -> str:
         axes.grid(alpha=0.3)
         axes.legend()
     figure.tight_layout()
-    name = "loss_curve.png"
-    figure.savefig(run.folder / name, dpi=100)
-    plt.close(figure)  # type: ignore[attr-defined]
-    return name
+    return _save(figure, run, "loss_curve.png", plt)
 
 
 def _confusion(run: Run, result: Evaluation, plt: object) -> str:
@@ -67,10 +76,7 @@ def _confusion(run: Run, result: Evaluation, plt: object) -> str:
     axes.set(xlabel="predicted", ylabel="true",
              title=f"Test confusion matrix (accuracy {result.accuracy:.4f})")
     figure.tight_layout()
-    name = "confusion_matrix.png"
-    figure.savefig(run.folder / name, dpi=100)
-    plt.close(figure)  # type: ignore[attr-defined]
-    return name
+    return _save(figure, run, "confusion_matrix.png", plt)
 
 
 def _decision_boundary(run: Run, plt: object) -> str:
@@ -86,7 +92,4 @@ def _decision_boundary(run: Run, plt: object) -> str:
     axes.set(title=f"Decision boundary on {run.config.dataset} (test points)", xlabel="x1",
              ylabel="x2")
     figure.tight_layout()
-    name = "decision_boundary.png"
-    figure.savefig(run.folder / name, dpi=100)
-    plt.close(figure)  # type: ignore[attr-defined]
-    return name
+    return _save(figure, run, "decision_boundary.png", plt)

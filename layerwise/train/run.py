@@ -27,9 +27,12 @@ from layerwise.optim.lr_scheduler import LRScheduler
 from layerwise.train.callbacks import Callback, LRSchedulerStep, write_history_csv
 from layerwise.train.config import RunConfig
 from layerwise.train.history import History
+from layerwise.train.interrupts import interrupts_held
 from layerwise.train.trainer import Evaluation, Trainer
 
 MOMENTUM_OPTIMIZERS = ("adam", "adamw", "sgd")
+RUN_FILES = ("config.json", "checkpoint.safetensors", "model.safetensors", "metrics.csv",
+             "metrics.json", "loss_curve.png", "confusion_matrix.png", "decision_boundary.png")
 ACTIVATION_MODULES = {"relu": nn.ReLU, "leaky_relu": nn.LeakyReLU, "elu": nn.ELU,
                       "gelu": nn.GELU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid,
                       "softplus": nn.Softplus}
@@ -146,11 +149,14 @@ class Run:
                                nn.CrossEntropyLoss(label_smoothing=config.label_smoothing),
                                callbacks, rng=np.random.default_rng([config.seed, 2]),
                                verbose=verbose)
+        self.saved_epoch = 0  # the epoch in checkpoint.safetensors, the one a resume starts from
+        self.finished = False  # metrics.json and the plots are written
 
     # --- training ----------------------------------------------------------------------
     def train(self) -> Evaluation:
         """Train to config.epochs (from wherever the run stands), then test and plot."""
         self.folder.mkdir(parents=True, exist_ok=True)
+        self.remove_partial_files()
         self.write_config()
         splits = self.splits
         self.trainer.fit(splits.train_x, splits.train_y, epochs=self.config.epochs,
@@ -160,6 +166,11 @@ class Run:
         return self.finish()
 
     def finish(self) -> Evaluation:
+        """Evaluate the test set, write metrics.json and the plots; Ctrl-C waits for the end."""
+        with interrupts_held():
+            return self._finish()
+
+    def _finish(self) -> Evaluation:
         result = self.trainer.evaluate(self.splits.test_x, self.splits.test_y)
         metrics = {"test_loss": result.loss, "test_accuracy": result.accuracy,
                    "epochs": self.trainer.epoch, "history": self.trainer.history.records,
@@ -170,6 +181,7 @@ class Run:
         from layerwise.train.plots import save_plots
 
         save_plots(self, result)
+        self.finished = True
         return result
 
     def write_config(self) -> None:
@@ -178,14 +190,27 @@ class Run:
         write_atomically(self.folder / "config.json",
                          (json.dumps(content, indent=2) + "\n").encode())
 
+    def remove_partial_files(self) -> None:
+        """Delete the temporary files of writes that a killed process left unfinished."""
+        for path in self.folder.glob(".*.tmp"):
+            if any(path.name.startswith(f".{name}.") for name in RUN_FILES):
+                path.unlink(missing_ok=True)
+
     # --- saving and resuming --------------------------------------------------------------
     def save_epoch(self) -> None:
-        """model.safetensors and checkpoint.safetensors, each written atomically."""
+        """checkpoint.safetensors, then model.safetensors and metrics.csv, each written
+        atomically, with Ctrl-C held back until all three are written.
+
+        A process killed between two of the writes leaves the checkpoint one epoch ahead of
+        model.safetensors, never behind it: resuming repeats no finished epoch.
+        """
+        with interrupts_held():
+            self._write_epoch()
+            self.saved_epoch = self.trainer.epoch
+
+    def _write_epoch(self) -> None:
         weights = self.model.state_dict()
         config_json = json.dumps(self.config.to_dict())
-        save(weights, self.folder / "model.safetensors",
-             metadata={"config": config_json, "classes": json.dumps(self.splits.classes),
-                       "epoch": str(self.trainer.epoch)})
         tensors = {f"model.{name}": value for name, value in weights.items()}
         optimizer_state = self.optimizer.state_dict()
         scalars: dict[str, dict[str, Any]] = {}
@@ -206,6 +231,9 @@ class Run:
         }
         save(tensors, self.folder / "checkpoint.safetensors",
              metadata={"state": json.dumps(state), "config": config_json})
+        save(weights, self.folder / "model.safetensors",
+             metadata={"config": config_json, "classes": json.dumps(self.splits.classes),
+                       "epoch": str(self.trainer.epoch)})
         write_history_csv(self.trainer.history.records, self.folder / "metrics.csv")
 
     def restore(self) -> None:
@@ -234,7 +262,7 @@ class Run:
                 self.scheduler.step()
         self.trainer.rng.bit_generator.state = state["shuffle_rng"]
         self.dropout_rng.bit_generator.state = state["dropout_rng"]
-        self.trainer.epoch = state["epoch"]
+        self.trainer.epoch = self.saved_epoch = state["epoch"]
         self.trainer.history = History.from_dict(state["history"])
 
 
@@ -262,6 +290,10 @@ def load_trained_model(path: Path) -> TrainedModel:
     """Rebuild the model of a run folder or of its model.safetensors and load the weights."""
     checkpoint = path / "model.safetensors" if path.is_dir() else path
     if path.is_dir() and not checkpoint.is_file():
+        if (path / "config.json").is_file():
+            raise FileNotFoundError(f"{path} has no trained weights yet: it was stopped before "
+                                    f"its first epoch was saved; continue it with: layerwise "
+                                    f"train --resume {path}")
         raise FileNotFoundError(f"{path} holds no model.safetensors: is it a run folder?")
     metadata = load_metadata(checkpoint)
     if "state" in metadata:

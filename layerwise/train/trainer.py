@@ -16,17 +16,21 @@ from layerwise import functional as F
 from layerwise.data import DataLoader
 from layerwise.nn.loss import CrossEntropyLoss
 from layerwise.nn.module import Module
+from layerwise.ops.loss import check_class_labels
 from layerwise.optim.optimizer import Optimizer
 from layerwise.rng import default_generator
 from layerwise.settings import no_grad
+from layerwise.tensor import Tensor
 from layerwise.train.callbacks import Callback
 from layerwise.train.history import History
+from layerwise.train.interrupts import PendingInterrupt, interrupts_deferred
 from layerwise.train.metrics import accuracy, confusion_matrix, per_class_accuracy
 from layerwise.train.progress import EpochProgress
 
 
 class TrainingDivergedError(FloatingPointError):
-    """The loss became NaN or infinite; the message says where and what to try."""
+    """The loss or the weights became NaN or infinite (or, under `detect_anomaly`, the output or
+    gradient of an op); the message names the epoch, the step and what to try."""
 
 
 @dataclass
@@ -59,6 +63,12 @@ class Trainer:
     `fit` can be called again to continue: `epochs` is the total to reach, and the epoch
     counter, history and shuffling generator carry on, so a resumed run matches an
     uninterrupted one.
+
+    A training loss, validation loss or weight that becomes NaN or infinite raises
+    TrainingDivergedError naming the epoch and the step (and the op, under
+    `layerwise.detect_anomaly()`), before the epoch reaches the history or the callbacks.
+    Ctrl-C takes effect at the end of a step, or at the end of an epoch (after the callbacks)
+    when it comes during validation, so no weight is left half-updated.
     """
 
     def __init__(self, model: Module, optimizer: Optimizer, loss_fn: Any = None,
@@ -74,6 +84,7 @@ class Trainer:
         self.history = History()
         self.epoch = 0
         self.stop_training = False
+        self._peak_lr = 0.0  # the highest learning rate of the epoch so far
 
     def log(self, message: str) -> None:
         if self.verbose:
@@ -102,55 +113,104 @@ class Trainer:
             keep = len(inputs) - held_out
             validation_data = (inputs[keep:], targets[keep:])
             inputs, targets = inputs[:keep], targets[:keep]
+        self._check_labels(inputs, targets)
         loader = DataLoader(inputs, targets, batch_size=batch_size, shuffle=shuffle, rng=self.rng)
         self.stop_training = False
         for callback in self.callbacks:
             callback.on_train_begin(self)
-        for epoch in range(self.epoch + 1, epochs + 1):
-            if self.stop_training:
-                break
-            for callback in self.callbacks:
-                callback.on_epoch_begin(self, epoch)
-            started = time.perf_counter()
-            record: dict[str, float] = {"epoch": epoch, "lr": self.optimizer.param_groups[0]["lr"]}
-            record.update(self._train_epoch(loader, epoch, epochs))
-            if validation_data is not None:
-                result = self.evaluate(*validation_data)
-                record["val_loss"], record["val_accuracy"] = result.loss, result.accuracy
-            record["seconds"] = time.perf_counter() - started
-            self.epoch = epoch
-            self.history.append(record)
-            for callback in self.callbacks:
-                callback.on_epoch_end(self, epoch, record)
-            self._progress.close(record)
+        with interrupts_deferred() as interrupt:  # Ctrl-C stops between steps, not in one
+            for epoch in range(self.epoch + 1, epochs + 1):
+                if self.stop_training:
+                    break
+                for callback in self.callbacks:
+                    callback.on_epoch_begin(self, epoch)
+                started = time.perf_counter()
+                record: dict[str, float] = {"epoch": epoch,
+                                            "lr": self.optimizer.param_groups[0]["lr"]}
+                record.update(self._train_epoch(loader, epoch, epochs, interrupt))
+                if validation_data is not None:
+                    record["val_loss"], record["val_accuracy"] = self._validate(
+                        validation_data, epoch)
+                record["seconds"] = time.perf_counter() - started
+                self.epoch = epoch
+                self.history.append(record)
+                for callback in self.callbacks:
+                    callback.on_epoch_end(self, epoch, record)
+                self._progress.close(record)
+                interrupt.deliver()
         for callback in self.callbacks:
             callback.on_train_end(self)
         return self.history
 
-    def _train_epoch(self, loader: DataLoader, epoch: int, epochs: int) -> dict[str, float]:
+    def _train_epoch(self, loader: DataLoader, epoch: int, epochs: int,
+                     interrupt: PendingInterrupt) -> dict[str, float]:
         self.model.train()
         self._progress = EpochProgress(epoch, epochs, len(loader), self.verbose, self.stream)
-        total_loss, correct, seen = 0.0, 0, 0
+        total_loss, correct, seen, step = 0.0, 0, 0, 0
+        self._peak_lr = 0.0
         for step, (x, y) in enumerate(loader, 1):
-            logits = self.model(x)
-            loss = self.loss_fn(logits, y)
-            value = float(loss.data)
-            if not math.isfinite(value):
-                lr = self.optimizer.param_groups[0]["lr"]
-                raise TrainingDivergedError(
-                    f"the loss became {value} at epoch {epoch}, step {step}; the learning rate "
-                    f"({lr:g}) may be too high: try a smaller one")
-            self.optimizer.zero_grad()
-            loss.backward()
-            self.optimizer.step()
+            self._peak_lr = max(self._peak_lr, *(group["lr"] for group in
+                                                 self.optimizer.param_groups))
+            try:
+                value, batch_correct = self._train_step(x, y)
+            except FloatingPointError as error:  # a NaN loss, or an op under detect_anomaly
+                raise self._diverged(f"{error} at epoch {epoch}, step {step}") from error
             count = len(y.data)
             total_loss += value * count
-            correct += int((logits.data.argmax(axis=-1) == y.data).sum())
+            correct += batch_correct
             seen += count
             for callback in self.callbacks:
                 callback.on_batch_end(self, step, {"loss": value})
             self._progress.update(step, total_loss / seen, correct / seen)
+            interrupt.deliver()
+        broken = [name for name, parameter in self.model.named_parameters()
+                  if not np.isfinite(parameter.data).all()]
+        if broken:  # the last update overflowed; the next loss would show it, too late to save
+            raise self._diverged(f"the weights {', '.join(broken)} became non-finite at epoch "
+                                 f"{epoch}, step {step}")
         return {"loss": total_loss / max(seen, 1), "accuracy": correct / max(seen, 1)}
+
+    def _train_step(self, x: Tensor, y: Tensor) -> tuple[float, int]:
+        """Forward, loss, backward and update on one batch; the loss and the number right.
+
+        A loss that is not finite raises FloatingPointError before any update is made.
+        """
+        logits = self.model(x)
+        loss = self.loss_fn(logits, y)
+        value = float(loss.data)
+        if not math.isfinite(value):
+            raise FloatingPointError(f"the loss became {value}")
+        self.optimizer.zero_grad()
+        loss.backward()
+        self.optimizer.step()
+        return value, int((logits.data.argmax(axis=-1) == y.data).sum())
+
+    def _validate(self, validation_data: tuple[np.ndarray, np.ndarray],
+                  epoch: int) -> tuple[float, float]:
+        """The validation loss and accuracy; a loss that is not finite stops training."""
+        try:
+            result = self.evaluate(*validation_data)
+        except FloatingPointError as error:  # an op under detect_anomaly
+            raise self._diverged(f"{error} in the validation after epoch {epoch}") from error
+        if not math.isfinite(result.loss):
+            raise self._diverged(f"the validation loss became {result.loss} after epoch {epoch}")
+        return result.loss, result.accuracy
+
+    def _diverged(self, what_and_where: str) -> TrainingDivergedError:
+        """The error, naming the highest rate of the epoch so far: the one to lower (a schedule
+        may have brought the current rate down to 0 by the end of the epoch)."""
+        return TrainingDivergedError(f"{what_and_where}; the learning rate ({self._peak_lr:g}) "
+                                     f"may be too high: try a smaller one")
+
+    def _check_labels(self, inputs: np.ndarray, targets: np.ndarray) -> None:
+        """Check class labels against the model's output width before the first step, so that
+        a bad label is named by its position in the training set, not in a batch."""
+        labels = np.asarray(targets)
+        if not isinstance(self.loss_fn, CrossEntropyLoss) or labels.ndim != 1 or not len(labels):
+            return
+        num_classes = predict_logits(self.model, inputs[:1]).shape[-1]
+        check_class_labels(labels, len(labels), num_classes, self.loss_fn.ignore_index,
+                           "fit")
 
     def predict(self, inputs: np.ndarray, batch_size: int = 1000) -> np.ndarray:
         """Class probabilities (softmax of the outputs), one row per input."""

@@ -1,0 +1,564 @@
+"""docs/errors.md, the table of every bad input and its message, is checked row by row.
+
+Each row of the doc's tables has an id; TRIGGERS maps each id to a function that makes that
+mistake. A row without a trigger, or a trigger without a row, fails. For a Python row the
+trigger must raise the documented exception type with the documented text in its message; for a
+command-line row (run in-process through `layerwise.cli.main`) it must end with the documented
+exit status and print the documented line on stderr, without a traceback unless `--debug` asks
+for one.
+
+In a documented message, "…" stands for text that varies between runs (temporary folders,
+numbers read from random bytes); the parts around it must appear in order.
+
+Rows marked "(planned)" in the doc give the message a file owned by someone else should have;
+their tests are strict expected failures (PLANNED) until that file says it.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import pickle
+import re
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import layerwise as lw
+import layerwise.functional as F
+from layerwise import nn, optim
+from layerwise.cli import main
+from layerwise.data import DataLoader, circles, fashion_mnist, moons, read_idx, spirals, write_idx
+from layerwise.optim import lr_scheduler
+from layerwise.train import Trainer
+
+DOC = Path(__file__).resolve().parent.parent / "docs" / "errors.md"
+LOGITS = np.zeros((4, 10))
+
+
+@dataclass
+class Sandbox:
+    """What a trigger may use: a fresh temporary folder, and one small trained run."""
+
+    folder: Path
+    request: pytest.FixtureRequest
+
+    def file(self, name: str, content: bytes) -> Path:
+        path = self.folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content)
+        return path
+
+    def npy(self, name: str, array: np.ndarray) -> Path:
+        np.save(self.folder / name, array)
+        return self.folder / name
+
+    def run(self) -> Path:
+        """The folder of a 1-epoch spirals run, trained once for the whole module."""
+        folder: Path = self.request.getfixturevalue("trained_run")
+        return folder
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("error-table") / "run"
+    assert main(["train", "--dataset", "spirals", "--hidden", "4", "--epochs", "1",
+                 "--samples", "60", "--batch-size", "16", "--quiet", "--out", str(folder)]) == 0
+    return folder
+
+
+Trigger = Callable[[Sandbox], object]
+
+
+# --- helpers the triggers share ----------------------------------------------------------------
+
+
+def cli(*arguments: object) -> int:
+    """Run the command in-process and return its exit status (argparse exits by itself)."""
+    try:
+        return main([str(argument) for argument in arguments])
+    except SystemExit as stop:
+        return stop.code if isinstance(stop.code, int) else 1
+
+
+def params() -> list[nn.Parameter]:
+    return list(nn.Linear(2, 3).parameters())
+
+
+def sgd() -> optim.SGD:
+    return optim.SGD(params(), lr=0.1)
+
+
+def run_backward_twice() -> None:
+    loss = lw.tensor(np.ones(2), requires_grad=True).exp().sum()
+    loss.backward()
+    loss.backward()
+
+
+def step_with_a_wrong_gradient() -> None:
+    layer = nn.Linear(2, 3)
+    optimizer = optim.SGD(layer.parameters(), lr=0.1)
+    layer.weight.grad = np.zeros(2)
+    optimizer.step()
+
+
+def step_one_cycle_too_far() -> None:
+    scheduler = lr_scheduler.OneCycleLR(sgd(), max_lr=0.1, total_steps=2)
+    for _ in range(3):
+        scheduler.step()
+
+
+def fit(inputs: np.ndarray, targets: np.ndarray, **options: Any) -> None:
+    model = nn.Linear(2, 3)
+    trainer = Trainer(model, optim.SGD(model.parameters(), lr=0.1), verbose=False)
+    trainer.fit(inputs, targets, epochs=1, batch_size=32, **options)
+
+
+def labels_with_a_bad_one(count: int, position: int, label: int) -> np.ndarray:
+    labels = np.zeros(count, dtype=np.int64)
+    labels[position] = label
+    return labels
+
+
+class Payload:
+    """A pickle whose loading would create `marker`: proof that loading ran code."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[Any, tuple[Path]]:
+        return Path.touch, (self.marker,)
+
+
+def refuse_pickle(box: Sandbox, name: str, load: Callable[[Path], object]) -> object:
+    """Hand `load` a pickle under `name`; whatever it does, the pickle must not have run."""
+    marker = box.folder / "pickle-ran"
+    path = box.file(name, pickle.dumps({"weight": Payload(marker)}))
+    try:
+        return load(path)
+    finally:
+        assert not marker.exists(), f"loading {name} ran the pickle's code"
+
+
+def safetensors_bytes(header: dict[str, Any], data: bytes) -> bytes:
+    encoded = json.dumps(header).encode()
+    return struct.pack("<Q", len(encoded)) + encoded + data
+
+
+def checkpoint_bytes(box: Sandbox) -> bytes:
+    """A valid checkpoint of Linear(2, 3)."""
+    path = box.folder / "linear.safetensors"
+    lw.save(nn.Linear(2, 3).state_dict(), path)
+    return path.read_bytes()
+
+
+def fashion_folder(box: Sandbox, images: np.ndarray, labels: np.ndarray) -> Path:
+    folder = box.folder / "fashion"
+    folder.mkdir()
+    write_idx(folder / "train-images-idx3-ubyte.gz", images)
+    write_idx(folder / "train-labels-idx1-ubyte.gz", labels)
+    return folder
+
+
+IDX_3x4 = bytes([0, 0, 0x08, 2]) + (3).to_bytes(4, "big") + (4).to_bytes(4, "big") + bytes(12)
+IMAGES = np.zeros((3, 28, 28), dtype=np.uint8)
+
+
+# --- the triggers, by area as in docs/errors.md --------------------------------------------------
+
+SHAPES: dict[str, Trigger] = {
+    "add-shapes": lambda _: lw.tensor(np.ones((3, 4))) + np.ones((2, 4)),
+    "multiply-shapes": lambda _: lw.tensor(np.ones((3, 4))) * np.ones(5),
+    "where-shapes": lambda _: lw.where(np.ones(3) > 0, np.ones(3), np.ones(4)),
+    "matmul-inner": lambda _: lw.tensor(np.ones((3, 4))) @ np.ones((5, 2)),
+    "matmul-batch": lambda _: lw.matmul(np.ones((2, 3, 4)), np.ones((5, 4, 2))),
+    "matmul-scalar": lambda _: lw.matmul(lw.tensor(2.0), np.ones(3)),
+    "linear-input": lambda _: nn.Linear(784, 10)(np.zeros((32, 783), dtype=np.float32)),
+    "linear-in-sequential": lambda _: nn.Sequential(nn.Linear(2, 3), nn.Linear(4, 5))(
+        np.zeros((1, 2), dtype=np.float32)),
+    "linear-function-input": lambda _: F.linear(np.ones((2, 3)), np.ones((4, 5))),
+    "linear-function-bias": lambda _: F.linear(np.ones((2, 3)), np.ones((4, 3)), np.ones(5)),
+    "standardize-input": lambda _: nn.Standardize(np.zeros(3), np.ones(3))(np.ones((2, 4))),
+    "standardize-statistics": lambda _: nn.Standardize(np.zeros(3), np.ones(4)),
+    "flatten-axes": lambda _: nn.Flatten(3)(np.ones((2, 3))),
+    "tensor-flatten-axis": lambda _: lw.tensor(np.ones((2, 3))).flatten(2),
+    "ragged-list": lambda _: lw.tensor([[1.0, 2.0], [3.0]]),
+    "mse-shapes": lambda _: F.mse_loss(np.zeros((32, 1)), np.zeros(32)),
+    "bce-shapes": lambda _: F.binary_cross_entropy_with_logits(np.zeros(3), np.zeros(4)),
+    "pos-weight-shape": lambda _: F.binary_cross_entropy_with_logits(
+        np.zeros((2, 3)), np.zeros((2, 3)), pos_weight=np.ones(4)),
+    "logits-shape": lambda _: F.cross_entropy(np.zeros(10), np.array([1])),
+    "reshape": lambda _: lw.tensor(np.ones((3, 4))).reshape(5, 2),
+    "transpose-axes": lambda _: lw.tensor(np.ones((2, 3))).transpose(0, 0),
+    "concatenate-shapes": lambda _: lw.concatenate([np.ones((2, 3)), np.ones((2, 4))]),
+    "stack-shapes": lambda _: lw.stack([np.ones((2, 3)), np.ones((2, 4))]),
+    "index-range": lambda _: lw.tensor(np.ones(3))[5],
+    "axis-range": lambda _: lw.sum(np.ones((2, 2)), axis=2),
+    "softmax-axis-range": lambda _: F.softmax(np.ones((2, 3)), axis=5),
+    "item-of-many": lambda _: lw.tensor(np.ones(3)).item(),
+    "truth-of-many": lambda _: bool(lw.tensor(np.ones(3))),
+    "init-fans": lambda _: nn.init.xavier_uniform(np.zeros(3)),
+}
+
+LABELS: dict[str, Trigger] = {
+    "label-too-large": lambda _: F.cross_entropy(LOGITS, np.array([1, 2, 10, 3])),
+    "label-negative": lambda _: F.cross_entropy(LOGITS, np.array([1, -3, 0, 3])),
+    "label-fractional": lambda _: F.cross_entropy(LOGITS, np.array([1.0, 2.5, 0.0, 3.0])),
+    "label-nan": lambda _: F.cross_entropy(LOGITS, np.array([1.0, np.nan, 0.0, 3.0])),
+    "label-infinite": lambda _: F.cross_entropy(LOGITS, np.array([1.0, np.inf, 0.0, 3.0])),
+    "label-huge": lambda _: F.cross_entropy(LOGITS, np.array([1.0, 1e30, 0.0, 3.0])),
+    "label-beyond-int64": lambda _: F.cross_entropy(
+        LOGITS, np.array([1, 2**64 - 100, 0, 3], dtype=np.uint64)),
+    "label-count": lambda _: F.cross_entropy(LOGITS, np.array([1, 2, 3])),
+    "label-probability-width": lambda _: F.cross_entropy(LOGITS, np.full((4, 9), 1 / 9)),
+    "label-loss-module": lambda _: nn.CrossEntropyLoss()(np.zeros((2, 3)), [0, 3]),
+    "label-boolean": lambda _: F.cross_entropy(np.zeros((2, 10)), np.array([True, False])),
+    "label-string": lambda _: F.cross_entropy(np.zeros((2, 10)), np.array(["1", "2"])),
+    "one-hot-range": lambda _: F.one_hot(np.array([0, 3]), 3),
+    "one-hot-fractional": lambda _: F.one_hot(np.array([0.5]), 3),
+    "fit-label-range": lambda _: fit(np.zeros((100, 2), dtype=np.float32),
+                                     labels_with_a_bad_one(100, 57, 3), shuffle=False),
+    "fit-count": lambda _: fit(np.zeros((100, 2), dtype=np.float32), np.zeros(99, dtype=int)),
+    "loader-count": lambda _: DataLoader(np.zeros((3, 2)), np.zeros(4)),
+}
+
+DTYPES: dict[str, Trigger] = {
+    "tensor-from-string": lambda _: lw.tensor("abc"),
+    "tensor-from-strings": lambda _: lw.tensor(np.array(["a", "b"])),
+    "tensor-from-objects": lambda _: lw.tensor(np.array([1.0, None], dtype=object)),
+    "tensor-from-none": lambda _: lw.tensor(None),
+    "tensor-from-dict": lambda _: lw.tensor({"a": 1}),
+    "tensor-dtype-name": lambda _: lw.tensor([1.0], dtype="banana"),
+    "tensor-dtype-string": lambda _: lw.tensor([1.0], dtype=str),
+    "operand-string": lambda _: lw.tensor(np.ones(2)) + "a",
+    "op-on-strings": lambda _: F.relu(np.array(["a", "b"])),
+    "integer-requires-grad": lambda _: lw.tensor(np.array([1, 2]), requires_grad=True),
+    "integer-parameter": lambda _: nn.Parameter(np.arange(3)),
+    "linear-integer-input": lambda _: nn.Linear(784, 10)(np.zeros((1, 784), dtype=np.uint8)),
+    "linear-object-input": lambda _: nn.Linear(2, 3)(np.array([[1.0, None]], dtype=object)),
+    "linear-float64-grad": lambda _: nn.Linear(2, 3)(
+        lw.tensor(np.ones((1, 2)), requires_grad=True)),
+    "linear-integer-dtype": lambda _: nn.Linear(2, 3, dtype=np.int32),
+    "dropout-integer-input": lambda _: nn.Dropout(0.5)(np.ones(3, dtype=np.int64)),
+    "standardize-strings": lambda _: nn.Standardize(np.zeros(1), np.ones(1))(np.array([["a"]])),
+    "logits-integer": lambda _: F.cross_entropy(np.zeros((2, 3), dtype=np.int64), [0, 1]),
+    "probability-targets-integer": lambda _: F.cross_entropy(
+        np.zeros((2, 3)), np.zeros((2, 3), dtype=np.int64)),
+    "default-dtype-integer": lambda _: lw.set_default_dtype(np.int32),
+    "default-dtype-unknown": lambda _: lw.set_default_dtype("banana"),
+    "loader-objects": lambda _: DataLoader(np.array([[1.0, None]], dtype=object), np.zeros(1)),
+    "init-list": lambda _: nn.init.zeros([1.0, 2.0]),
+}
+
+HYPERPARAMETERS: dict[str, Trigger] = {
+    "linear-features": lambda _: nn.Linear(0, 10),
+    "linear-features-string": lambda _: nn.Linear("784", 10),
+    "dropout-p": lambda _: nn.Dropout(1.5),
+    "dropout-p-string": lambda _: nn.Dropout("0.5"),
+    "dropout-function-p": lambda _: F.dropout(np.ones(3), p=-0.1),
+    "leaky-relu-slope": lambda _: nn.LeakyReLU("0.1"),
+    "elu-alpha": lambda _: nn.ELU(None),
+    "gelu-approximate": lambda _: nn.GELU("fast"),
+    "gelu-function-approximate": lambda _: F.gelu(np.ones(2), approximate="fast"),
+    "softplus-beta": lambda _: nn.Softplus(beta=0),
+    "softmax-axis": lambda _: nn.Softmax(axis="last"),
+    "flatten-start-axis": lambda _: nn.Flatten(1.5),
+    "standardize-std": lambda _: nn.Standardize(np.zeros(3), np.array([1.0, 0.0, 1.0])),
+    "loss-reduction": lambda _: nn.CrossEntropyLoss(reduction="avg"),
+    "loss-function-reduction": lambda _: F.cross_entropy(LOGITS, np.zeros(4, dtype=int),
+                                                          reduction="avg"),
+    "label-smoothing": lambda _: nn.CrossEntropyLoss(label_smoothing=1.5),
+    "label-smoothing-function": lambda _: F.cross_entropy(LOGITS, np.zeros(4, dtype=int),
+                                                           label_smoothing=1.5),
+    "ignore-index": lambda _: nn.CrossEntropyLoss(ignore_index=0.5),
+    "one-hot-classes": lambda _: F.one_hot([0, 1], 0),
+    "clip-bounds": lambda _: lw.clip(np.ones(2), 1.0, 0.0),
+    "clip-no-bounds": lambda _: lw.clip(np.ones(2)),
+    "sgd-lr": lambda _: optim.SGD(params(), lr=-0.1),
+    "sgd-lr-string": lambda _: optim.SGD(params(), lr="0.1"),
+    "sgd-lr-nan": lambda _: optim.SGD(params(), lr=float("nan")),
+    "sgd-momentum": lambda _: optim.SGD(params(), momentum=-0.9),
+    "sgd-nesterov": lambda _: optim.SGD(params(), nesterov=True),
+    "optimizer-unknown-option": lambda _: optim.SGD([{"params": params(), "lrr": 0.1}]),
+    "optimizer-no-params": lambda _: optim.SGD([], lr=0.1),
+    "optimizer-array-params": lambda _: optim.SGD([np.zeros(3)], lr=0.1),
+    "optimizer-module": lambda _: optim.SGD(nn.Linear(2, 3), lr=0.1),
+    "adam-beta": lambda _: optim.Adam(params(), betas=(0.9, 1.0)),
+    "adam-betas-pair": lambda _: optim.Adam(params(), betas=(0.9,)),
+    "adam-betas-number": lambda _: optim.Adam(params(), betas=0.9),
+    "adam-eps": lambda _: optim.Adam(params(), eps=-1e-8),
+    "adamw-weight-decay": lambda _: optim.AdamW(params(), weight_decay=-0.01),
+    "rmsprop-alpha": lambda _: optim.RMSprop(params(), alpha=1.5),
+    "adagrad-lr-decay": lambda _: optim.Adagrad(params(), lr_decay=-1),
+    "step-lr-step-size": lambda _: lr_scheduler.StepLR(sgd(), step_size=0),
+    "step-lr-gamma": lambda _: lr_scheduler.StepLR(sgd(), step_size=2, gamma=-0.1),
+    "cosine-t-max": lambda _: lr_scheduler.CosineAnnealingLR(sgd(), T_max=2.5),
+    "linear-lr-start-factor": lambda _: lr_scheduler.LinearLR(sgd(), start_factor=0),
+    "one-cycle-length": lambda _: lr_scheduler.OneCycleLR(sgd(), max_lr=0.1),
+    "one-cycle-pct-start": lambda _: lr_scheduler.OneCycleLR(sgd(), max_lr=0.1, total_steps=10,
+                                                             pct_start=1.5),
+    "one-cycle-anneal": lambda _: lr_scheduler.OneCycleLR(sgd(), max_lr=0.1, total_steps=10,
+                                                          anneal_strategy="exp"),
+    "one-cycle-div-factor": lambda _: lr_scheduler.OneCycleLR(sgd(), max_lr=0.1, total_steps=10,
+                                                              div_factor=0),
+    "one-cycle-max-lr": lambda _: lr_scheduler.OneCycleLR(sgd(), max_lr=-0.1, total_steps=10),
+    "one-cycle-momentum": lambda _: lr_scheduler.OneCycleLR(
+        optim.Adagrad(params()), max_lr=0.1, total_steps=10),
+    "one-cycle-past-the-end": lambda _: step_one_cycle_too_far(),
+    "scheduler-optimizer": lambda _: lr_scheduler.StepLR("adam", step_size=2),
+    "loader-batch-size": lambda _: DataLoader(np.zeros((3, 2)), batch_size=0),
+    "fit-validation-split": lambda _: fit(np.zeros((10, 2), dtype=np.float32),
+                                          np.zeros(10, dtype=int), validation_split=1.0),
+    "init-nonlinearity": lambda _: nn.init.calculate_gain("swish"),
+    "init-mode": lambda _: nn.init.kaiming_uniform(np.zeros((3, 3)), mode="fan"),
+    "spirals-classes": lambda _: spirals(classes=1),
+    "moons-samples": lambda _: moons(n_samples=0),
+    "circles-factor": lambda _: circles(factor=1.5),
+}
+
+AUTOGRAD: dict[str, Trigger] = {
+    "backward-non-scalar": lambda _: (lw.tensor(np.ones(3), requires_grad=True) * 2).backward(),
+    "backward-no-grad": lambda _: lw.tensor(np.ones(1)).backward(),
+    "backward-twice": lambda _: run_backward_twice(),
+    "backward-gradient-shape": lambda _: (lw.tensor(np.ones(3), requires_grad=True) * 2)
+    .backward(np.ones(4)),
+    "grad-input": lambda _: lw.grad(lw.tensor(np.ones(1), requires_grad=True).sum(),
+                                    lw.tensor(np.ones(1))),
+    "retain-grad": lambda _: lw.tensor(np.ones(3)).retain_grad(),
+    "requires-grad-non-leaf": lambda _: (lw.tensor(np.ones(3), requires_grad=True) * 2)
+    .requires_grad_(False),
+    "optimizer-gradient-shape": lambda _: step_with_a_wrong_gradient(),
+    "module-without-init": lambda _: type(
+        "Net", (nn.Module,), {"__init__": lambda self: setattr(self, "fc", nn.Linear(2, 2))})(),
+    "module-without-forward": lambda _: nn.Module()(np.ones(2)),
+    "sequential-member": lambda _: nn.Sequential(nn.Linear(2, 3), "relu"),
+    "sequential-index": lambda _: nn.Sequential(nn.Linear(2, 3))[3],
+}
+
+DATA_FILES: dict[str, Trigger] = {
+    "idx-missing": lambda box: read_idx(box.folder / "missing.idx"),
+    "idx-empty": lambda box: read_idx(box.file("empty.idx", b"")),
+    "idx-magic": lambda box: read_idx(box.file("magic.idx", b"\x01\x02" + IDX_3x4[2:])),
+    "idx-type-code": lambda box: read_idx(box.file("type.idx", b"\0\0\x07" + IDX_3x4[3:])),
+    "idx-dimensions": lambda box: read_idx(box.file("dimensions.idx", b"\0\0\x08\x00")),
+    "idx-truncated-header": lambda box: read_idx(box.file("header.idx", IDX_3x4[:6])),
+    "idx-truncated-data": lambda box: read_idx(box.file("data.idx", IDX_3x4[:-2])),
+    "idx-trailing-bytes": lambda box: read_idx(box.file("trailing.idx", IDX_3x4 + b"\0\0")),
+    "idx-huge-header": lambda box: read_idx(box.file("huge.idx",
+                                                     b"\0\0\x08\x03" + b"\xff" * 12)),
+    "idx-gzip-truncated": lambda box: read_idx(box.file("cut.idx.gz",
+                                                        gzip.compress(IDX_3x4)[:-10])),
+    "idx-gzip-corrupt": lambda box: read_idx(box.file("corrupt.idx.gz",
+                                                      b"\x1f\x8b" + bytes(range(40)))),
+    "write-idx-dtype": lambda box: write_idx(box.folder / "out.idx", np.zeros(2, np.int64)),
+    "fashion-missing": lambda box: fashion_mnist("train", root=box.folder / "missing"),
+    "fashion-split": lambda _: fashion_mnist("validation"),
+    "fashion-image-size": lambda box: fashion_mnist("train", root=fashion_folder(
+        box, np.zeros((3, 27, 27), dtype=np.uint8), np.zeros(3, dtype=np.uint8))),
+    "fashion-label-count": lambda box: fashion_mnist("train", root=fashion_folder(
+        box, IMAGES, np.zeros(2, dtype=np.uint8))),
+    "fashion-label-range": lambda box: fashion_mnist("train", root=fashion_folder(
+        box, IMAGES, np.array([0, 12, 3], dtype=np.uint8))),
+}
+
+CHECKPOINTS: dict[str, Trigger] = {
+    "checkpoint-missing": lambda box: lw.load(box.folder / "missing.safetensors"),
+    "checkpoint-empty": lambda box: lw.load(box.file("empty.safetensors", b"")),
+    "checkpoint-random": lambda box: lw.load(box.file(
+        "random.safetensors", np.random.default_rng(0).bytes(1000))),
+    "checkpoint-pickle-pt": lambda box: refuse_pickle(box, "model.pt", lw.load),
+    "checkpoint-pickle-safetensors": lambda box: refuse_pickle(box, "model.safetensors",
+                                                               lw.load),
+    "checkpoint-pickle-npy": lambda box: refuse_pickle(box, "model.npy", lw.load),
+    "checkpoint-truncated": lambda box: lw.load(box.file("cut.safetensors",
+                                                         checkpoint_bytes(box)[:-5])),
+    "checkpoint-truncated-header": lambda box: lw.load(box.file(
+        "header.safetensors", checkpoint_bytes(box)[:20])),
+    "checkpoint-header-json": lambda box: lw.load(box.file(
+        "json.safetensors", struct.pack("<Q", 5) + b"{abc}")),
+    "checkpoint-header-object": lambda box: lw.load(box.file(
+        "list.safetensors", struct.pack("<Q", 2) + b"[]")),
+    "checkpoint-dtype": lambda box: lw.load(box.file("dtype.safetensors", safetensors_bytes(
+        {"w": {"dtype": "F128", "shape": [1], "data_offsets": [0, 16]}}, bytes(16)))),
+    "checkpoint-offsets": lambda box: lw.load(box.file("offsets.safetensors", safetensors_bytes(
+        {"w": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}}, bytes(4)))),
+    "checkpoint-overlap": lambda box: lw.load(box.file("overlap.safetensors", safetensors_bytes(
+        {"a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]},
+         "b": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}, bytes(4)))),
+    "checkpoint-metadata": lambda box: lw.load(box.file("metadata.safetensors", safetensors_bytes(
+        {"__metadata__": {"epoch": 3}}, b""))),
+    "state-missing-key": lambda _: nn.Linear(2, 3).load_state_dict(
+        {"weight": np.zeros((3, 2))}),
+    "state-unexpected-key": lambda _: nn.Linear(2, 3).load_state_dict(
+        {**nn.Linear(2, 3).state_dict(), "scale": np.ones(1)}),
+    "state-other-model": lambda _: nn.Sequential(nn.Linear(2, 3)).load_state_dict(
+        nn.Linear(2, 3).state_dict()),
+    "state-wrong-shape": lambda _: nn.Linear(2, 3).load_state_dict(nn.Linear(2, 4).state_dict()),
+    "state-wrong-dtype": lambda _: nn.Linear(2, 3).load_state_dict(
+        {"weight": np.array("abc"), "bias": np.zeros(3)}),
+    "state-not-mapping": lambda _: nn.Linear(2, 3).load_state_dict(
+        [np.zeros((3, 2)), np.zeros(3)]),
+    "optimizer-state-format": lambda _: sgd().load_state_dict({"state": {}}),
+    "optimizer-state-groups": lambda _: sgd().load_state_dict({"state": {}, "param_groups": []}),
+    "save-object-array": lambda box: lw.save({"a": np.array([None])}, box.folder / "a.st"),
+    "save-name": lambda box: lw.save({1: np.zeros(2)}, box.folder / "a.st"),
+    "save-metadata": lambda box: lw.save({"a": np.zeros(2)}, box.folder / "a.st",
+                                         metadata={"epoch": 3}),
+    "save-missing-folder": lambda box: lw.save({"a": np.zeros(2)},
+                                               box.folder / "missing" / "model.safetensors"),
+}
+
+SPIRALS = ("--dataset", "spirals")
+CLI: dict[str, Trigger] = {
+    "cli-no-command": lambda _: cli(),
+    "cli-unknown-flag": lambda _: cli("train", "--learning-rate", "0.1"),
+    "cli-not-a-number": lambda _: cli("train", "--lr", "fast"),
+    "cli-widths": lambda _: cli("train", "--hidden", "512x256"),
+    "cli-choice": lambda _: cli("train", "--dataset", "cifar10"),
+    "cli-lr": lambda _: cli("train", *SPIRALS, "--lr", "-0.1"),
+    "cli-epochs": lambda _: cli("train", *SPIRALS, "--epochs", "0"),
+    "cli-dropout": lambda _: cli("train", *SPIRALS, "--dropout", "1.5"),
+    "cli-hidden": lambda _: cli("train", *SPIRALS, "--hidden", "0"),
+    "cli-label-smoothing": lambda _: cli("train", *SPIRALS, "--label-smoothing", "2"),
+    "cli-config-missing": lambda box: cli("train", "--config", box.folder / "missing.toml"),
+    "cli-config-syntax": lambda box: cli("train", "--config",
+                                         box.file("run.toml", b"lr = [1, 2\n")),
+    "cli-config-unknown": lambda box: cli("train", "--config", box.file("run.toml", b"lrr = 1\n")),
+    "cli-config-type": lambda box: cli("train", "--config",
+                                       box.file("run.toml", b"lr = 'fast'\n")),
+    "cli-resume-not-a-run": lambda box: cli("train", "--resume", box.folder),
+    "cli-resume-changed": lambda box: cli("train", "--resume", box.run(), "--lr", "0.1"),
+    "cli-no-data": lambda box: cli("train", "--data", box.folder / "empty", "--epochs", "1"),
+    "cli-diverged": lambda box: cli("train", *SPIRALS, "--hidden", "4", "--epochs", "1",
+                                    "--samples", "60", "--lr", "1e30", "--schedule", "constant",
+                                    "--quiet", "--out", box.folder / "run"),
+    "cli-diverged-scheduled": lambda box: cli("train", *SPIRALS, "--hidden", "4", "--epochs", "1",
+                                              "--samples", "60", "--lr", "1e30", "--quiet",
+                                              "--out", box.folder / "run"),
+    "cli-evaluate-missing": lambda box: cli("evaluate", box.folder / "model.safetensors"),
+    "cli-evaluate-pickle": lambda box: refuse_pickle(
+        box, "model.pt", lambda path: cli("evaluate", path)),
+    "cli-evaluate-not-a-run": lambda box: cli("evaluate", box.folder),
+    "cli-evaluate-plain-checkpoint": lambda box: cli(
+        "evaluate", box.file("plain.safetensors", checkpoint_bytes(box))),
+    "cli-evaluate-resume-checkpoint": lambda box: cli(
+        "evaluate", box.run() / "checkpoint.safetensors"),
+    "cli-predict-missing": lambda box: cli("predict", box.run(), box.folder / "shirt.png"),
+    "cli-predict-size": lambda box: cli("predict", box.run(), box.npy("points.npy", np.zeros(5))),
+    "cli-predict-pickle": lambda box: refuse_pickle(
+        box, "images.npy", lambda path: cli("predict", box.run(), path)),
+    "cli-predict-not-idx": lambda box: cli("predict", box.run(),
+                                           box.file("images.idx", b"P5 28 28 255\n")),
+    "cli-debug": lambda box: cli("--debug", "evaluate", box.folder / "model.safetensors"),
+}
+
+TRIGGERS: dict[str, Trigger] = {**SHAPES, **LABELS, **DTYPES, **HYPERPARAMETERS, **AUTOGRAD,
+                                **DATA_FILES, **CHECKPOINTS, **CLI}
+
+# Rows whose message belongs to a file owned by someone else and is not there yet.
+PLANNED = {
+}
+
+
+# --- reading the doc -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Row:
+    """One documented error: for Python rows `expected` is the exception's class name, for
+    command-line rows the exit status."""
+
+    id: str
+    area: str
+    command_line: bool
+    expected: str
+    text: str
+    planned: bool
+
+
+CELL_SEPARATOR = re.compile(r"(?<!\\)\|")
+CODE_SPAN = re.compile(r"``\s?(.+?)\s?``|`([^`]+)`")
+
+
+def code_in(cell: str) -> str:
+    match = CODE_SPAN.search(cell)
+    assert match is not None, f"no `code` in the cell {cell!r}"
+    return (match.group(1) or match.group(2)).replace("\\|", "|")
+
+
+def documented_rows(text: str) -> list[Row]:
+    rows: list[Row] = []
+    area = ""
+    header: list[str] | None = None
+    for line in text.splitlines():
+        if line.startswith("## "):
+            area, header = line[3:].strip(), None
+            continue
+        if not line.startswith("|"):
+            header = None
+            continue
+        cells = [cell.strip() for cell in CELL_SEPARATOR.split(line.strip())[1:-1]]
+        if header is None:
+            header = [cell.lower() for cell in cells]
+            continue
+        if set("".join(cells)) <= set("-: "):
+            continue
+        named = dict(zip(header, cells, strict=True))
+        command_line = "exit status" in named
+        rows.append(Row(
+            id=code_in(named["id"]), area=area, command_line=command_line,
+            expected=named["exit status"] if command_line else code_in(named["exception"]),
+            text=code_in(named["stderr" if command_line else "message"]),
+            planned="(planned)" in line))
+    return rows
+
+
+ROWS = documented_rows(DOC.read_text(encoding="utf-8"))
+
+
+def contains(message: str, documented: str) -> bool:
+    """Whether `message` holds the documented text, "…" standing for anything."""
+    pattern = ".*?".join(re.escape(part) for part in documented.split("…"))
+    return re.search(pattern, message, flags=re.DOTALL) is not None
+
+
+# --- the tests -----------------------------------------------------------------------------------
+
+
+def test_every_documented_error_has_a_trigger_and_every_trigger_a_row() -> None:
+    ids = [row.id for row in ROWS]
+    assert len(ids) == len(set(ids)), "an id appears twice in docs/errors.md"
+    assert set(ids) - set(TRIGGERS) == set(), "rows without a trigger"
+    assert set(TRIGGERS) - set(ids) == set(), "triggers without a row in docs/errors.md"
+
+
+def test_planned_rows_are_the_expected_failures() -> None:
+    assert {row.id for row in ROWS if row.planned} == set(PLANNED)
+
+
+@pytest.mark.parametrize("row", [
+    pytest.param(row, id=row.id, marks=[pytest.mark.xfail(strict=True, reason=PLANNED[row.id])]
+                 if row.id in PLANNED else [])
+    for row in ROWS
+])
+def test_documented_error(row: Row, tmp_path: Path, request: pytest.FixtureRequest,
+                          capsys: pytest.CaptureFixture[str]) -> None:
+    trigger = TRIGGERS[row.id]
+    box = Sandbox(tmp_path, request)
+    if row.command_line:
+        status = trigger(box)
+        stderr = capsys.readouterr().err
+        assert status == int(row.expected), stderr
+        assert contains(stderr, row.text), stderr
+        if "Traceback" not in row.text:
+            assert "Traceback" not in stderr
+        return
+    with pytest.raises(Exception) as caught:  # the type is checked by name below
+        trigger(box)
+    assert type(caught.value).__name__ == row.expected, repr(caught.value)
+    assert contains(str(caught.value), row.text), str(caught.value)
