@@ -48,6 +48,11 @@ def record(op: Op, inputs: Sequence[Any]) -> Tensor:
     op.needs_grad = tuple(parent is not None for parent in parents)
     try:
         out = op.forward(*arrays)
+    except ValueError:
+        problem = op.explain_failure([np.shape(array) for array in arrays])
+        if problem is not None:
+            raise ValueError(problem) from None
+        raise
     except TypeError:
         for position, array in enumerate(arrays):
             if getattr(array, "dtype", None) is not None and array.dtype.kind not in "biufc":

@@ -17,13 +17,7 @@ from numpy.typing import DTypeLike
 
 from layerwise import ops, settings
 from layerwise.ops.loss import check_class_labels
-from layerwise.tensor import (
-    Tensor,
-    apply_broadcasting,
-    apply_matmul,
-    as_array,
-    tensor,
-)
+from layerwise.tensor import Tensor, as_array, tensor
 
 TensorLike = Tensor | np.ndarray | float | int
 Axis = int | tuple[int, ...] | None
@@ -249,23 +243,23 @@ def clip(x: TensorLike, min: float | None = None, max: float | None = None) -> T
 
 def maximum(a: TensorLike, b: TensorLike) -> Tensor:
     """Element-wise max(a, b); ties split the gradient in half."""
-    return apply_broadcasting(ops.Maximum, "maximum", a, b)
+    return ops.Maximum.apply(a, b)
 
 
 def minimum(a: TensorLike, b: TensorLike) -> Tensor:
     """Element-wise min(a, b); ties split the gradient in half."""
-    return apply_broadcasting(ops.Minimum, "minimum", a, b)
+    return ops.Minimum.apply(a, b)
 
 
 def where(condition: Any, a: TensorLike, b: TensorLike) -> Tensor:
     """a where condition is true, b elsewhere (all three broadcast)."""
-    return apply_broadcasting(ops.Where, "where", as_array(condition).astype(bool, copy=False),
+    return ops.Where.apply(as_array(condition).astype(bool, copy=False),
                               a, b)
 
 
 def matmul(a: TensorLike, b: TensorLike) -> Tensor:
     """a @ b with NumPy's rules (1-D vectors, batched matrices)."""
-    return apply_matmul(a, b)
+    return ops.MatMul.apply(a, b)
 
 
 def sum(x: TensorLike, axis: Axis = None, keepdims: bool = False) -> Tensor:

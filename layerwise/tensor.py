@@ -70,76 +70,6 @@ def _numeric_dtype(dtype: DTypeLike) -> np.dtype:
     return chosen
 
 
-def broadcast_problem(shapes: Sequence[tuple[int, ...]]) -> str | None:
-    """Where `shapes` fail to broadcast together, as a clause; None when they do.
-
-    Broadcasting aligns shapes at their last axis; at each axis the lengths must be equal or 1.
-    """
-    for axis in range(-1, -max(map(len, shapes), default=0) - 1, -1):
-        lengths = [shape[axis] for shape in shapes if len(shape) >= -axis]
-        if len({length for length in lengths if length != 1}) > 1:
-            return (f"at axis {axis} their lengths are {_join([str(n) for n in lengths])} (they "
-                    f"must be equal, or 1)")
-    return None
-
-
-def matmul_problem(shape_a: tuple[int, ...], shape_b: tuple[int, ...]) -> str | None:
-    """Why a @ b fails for these shapes (NumPy's matmul rules), as a sentence; None if it fits."""
-    if not shape_a or not shape_b:
-        return (f"cannot multiply shapes {shape_a} and {shape_b}: both need at least one axis "
-                f"(use * to multiply by a scalar)")
-    inner_b, which = (shape_b[-2], "second-to-last") if len(shape_b) >= 2 else (shape_b[0], "only")
-    if shape_a[-1] != inner_b:
-        return (f"cannot multiply shapes {shape_a} and {shape_b}: the first's last axis has "
-                f"length {shape_a[-1]} but the second's {which} axis has {inner_b} (they must "
-                f"be equal)")
-    batch_a, batch_b = shape_a[:-2], shape_b[:-2]
-    batch_problem = broadcast_problem([batch_a, batch_b])
-    if batch_problem is not None:
-        return (f"cannot multiply shapes {shape_a} and {shape_b}: their batch axes {batch_a} and "
-                f"{batch_b} do not broadcast: {batch_problem}")
-    return None
-
-
-def apply_broadcasting(op: type[Op], name: str, *inputs: Any) -> Tensor:
-    """`op.apply(*inputs)` for an op whose inputs broadcast; when their shapes do not, the
-    error names the op and every shape instead of repeating NumPy's generic message."""
-    try:
-        return op.apply(*inputs)
-    except ValueError:
-        shapes = _shapes_of(inputs)
-        problem = broadcast_problem(shapes) if shapes is not None else None
-        if shapes is None or problem is None:
-            raise
-        listed = _join([str(shape) for shape in shapes])
-        raise ValueError(f"{name}: cannot broadcast shapes {listed}: {problem}") from None
-
-
-def apply_matmul(a: Any, b: Any) -> Tensor:
-    """a @ b; shapes that do not fit are reported with both shapes and the axes that differ."""
-    try:
-        return ops.MatMul.apply(a, b)
-    except ValueError:
-        shapes = _shapes_of((a, b))
-        problem = matmul_problem(*shapes) if shapes is not None else None
-        if problem is None:
-            raise
-        raise ValueError(f"matmul: {problem}") from None
-
-
-def _shapes_of(inputs: Sequence[Any]) -> list[tuple[int, ...]] | None:
-    """The shape of each input, or None when one has none (a ragged list)."""
-    try:
-        return [np.shape(_data_of(value)) for value in inputs]
-    except ValueError:
-        return None
-
-
-def _join(items: Sequence[str]) -> str:
-    """"a", "a and b", "a, b and c"."""
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
-
-
 class Tensor:
     """An n-dimensional array that can record the ops applied to it and backpropagate.
 
@@ -267,40 +197,40 @@ class Tensor:
 
     # --- operators ---------------------------------------------------------------------------
     def __add__(self, other: Any) -> Tensor:
-        return apply_broadcasting(ops.Add, "add", self, other)
+        return ops.Add.apply(self, other)
 
     def __radd__(self, other: Any) -> Tensor:
-        return apply_broadcasting(ops.Add, "add", other, self)
+        return ops.Add.apply(other, self)
 
     def __sub__(self, other: Any) -> Tensor:
-        return apply_broadcasting(ops.Sub, "subtract", self, other)
+        return ops.Sub.apply(self, other)
 
     def __rsub__(self, other: Any) -> Tensor:
-        return apply_broadcasting(ops.Sub, "subtract", other, self)
+        return ops.Sub.apply(other, self)
 
     def __mul__(self, other: Any) -> Tensor:
-        return apply_broadcasting(ops.Mul, "multiply", self, other)
+        return ops.Mul.apply(self, other)
 
     def __rmul__(self, other: Any) -> Tensor:
-        return apply_broadcasting(ops.Mul, "multiply", other, self)
+        return ops.Mul.apply(other, self)
 
     def __truediv__(self, other: Any) -> Tensor:
-        return apply_broadcasting(ops.Div, "divide", self, other)
+        return ops.Div.apply(self, other)
 
     def __rtruediv__(self, other: Any) -> Tensor:
-        return apply_broadcasting(ops.Div, "divide", other, self)
+        return ops.Div.apply(other, self)
 
     def __pow__(self, exponent: Any) -> Tensor:
-        return apply_broadcasting(ops.Pow, "power", self, exponent)
+        return ops.Pow.apply(self, exponent)
 
     def __rpow__(self, base: Any) -> Tensor:
-        return apply_broadcasting(ops.Pow, "power", base, self)
+        return ops.Pow.apply(base, self)
 
     def __matmul__(self, other: Any) -> Tensor:
-        return apply_matmul(self, other)
+        return ops.MatMul.apply(self, other)
 
     def __rmatmul__(self, other: Any) -> Tensor:
-        return apply_matmul(other, self)
+        return ops.MatMul.apply(other, self)
 
     def __neg__(self) -> Tensor:
         return ops.Neg.apply(self)

@@ -56,6 +56,11 @@ class Op:
         vars(self).clear()
         self.released = True
 
+    def explain_failure(self, shapes: list[tuple[int, ...]]) -> str | None:
+        """Why forward raised a ValueError on inputs of these shapes, in the user's terms, or
+        None to let NumPy's error through. The engine asks when forward fails."""
+        return None
+
     def wants_grad(self, position: int) -> bool:
         """Whether the gradient for input `position` will be used by anyone."""
         return self.needs_grad is None or self.needs_grad[position]
@@ -83,6 +88,37 @@ def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
         leading + axis for axis, length in enumerate(shape)
         if length == 1 and grad.shape[leading + axis] != 1)
     return grad.sum(axis=axes, keepdims=True).reshape(shape)
+
+
+def broadcast_problem(shapes: list[tuple[int, ...]]) -> str | None:
+    """Where `shapes` fail to broadcast together, as a clause; None when they do.
+
+    Broadcasting aligns shapes at their last axis; at each axis the lengths must be equal or 1.
+    """
+    for axis in range(-1, -max(map(len, shapes), default=0) - 1, -1):
+        lengths = [shape[axis] for shape in shapes if len(shape) >= -axis]
+        if len({length for length in lengths if length != 1}) > 1:
+            return (f"at axis {axis} their lengths are {join_words([str(n) for n in lengths])} "
+                    f"(they must be equal, or 1)")
+    return None
+
+
+def join_words(items: list[str]) -> str:
+    """"a", "a and b", "a, b and c"."""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+class _Broadcasting(Op):
+    """An op whose inputs broadcast against each other: a mismatch names the op and shapes."""
+
+    label = ""
+
+    def explain_failure(self, shapes: list[tuple[int, ...]]) -> str | None:
+        problem = broadcast_problem(shapes)
+        if problem is None:
+            return None
+        listed = join_words([str(shape) for shape in shapes])
+        return f"{self.label}: cannot broadcast shapes {listed}: {problem}"
 
 
 def normalize_axes(axis: int | tuple[int, ...] | list[int] | None, ndim: int,

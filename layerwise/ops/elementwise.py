@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from layerwise.ops.base import Op, unbroadcast
+from layerwise.ops.base import Op, _Broadcasting, unbroadcast
 
 
-class Add(Op):
+class Add(_Broadcasting):
     """y = a + b.
 
     Shape: a, b broadcastable -> y of the broadcast shape.
     Backward: grad_a = grad_y;  grad_b = grad_y  (each summed back to its input's shape).
     """
+
+    label = "add"
 
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         self.shape_a, self.shape_b = a.shape, b.shape
@@ -26,12 +28,14 @@ class Add(Op):
         return unbroadcast(grad_y, self.shape_a), unbroadcast(grad_y, self.shape_b)
 
 
-class Sub(Op):
+class Sub(_Broadcasting):
     """y = a - b.
 
     Shape: a, b broadcastable -> y of the broadcast shape.
     Backward: grad_a = grad_y;  grad_b = -grad_y.
     """
+
+    label = "subtract"
 
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         self.shape_a, self.shape_b = a.shape, b.shape
@@ -42,12 +46,14 @@ class Sub(Op):
         return unbroadcast(grad_y, self.shape_a), grad_b
 
 
-class Mul(Op):
+class Mul(_Broadcasting):
     """y = a * b.
 
     Shape: a, b broadcastable -> y of the broadcast shape.
     Backward: grad_a = grad_y * b;  grad_b = grad_y * a.
     """
+
+    label = "multiply"
 
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         self.a, self.b = a, b
@@ -59,12 +65,14 @@ class Mul(Op):
         return grad_a, grad_b
 
 
-class Div(Op):
+class Div(_Broadcasting):
     """y = a / b.
 
     Shape: a, b broadcastable -> y of the broadcast shape.
     Backward: grad_a = grad_y / b;  grad_b = -grad_y * a / b^2 = -grad_y * y / b.
     """
+
+    label = "divide"
 
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         self.shape_a, self.b = a.shape, b
@@ -88,7 +96,7 @@ class Neg(Op):
         return (-grad_y,)
 
 
-class Pow(Op):
+class Pow(_Broadcasting):
     """y = a ** b.
 
     Shape: a, b broadcastable -> y of the broadcast shape.
@@ -96,6 +104,8 @@ class Pow(Op):
     At a = 0, grad_b is 0 (where b >= 0) as in PyTorch; for a < 0 log(a) is NaN, so a gradient
     for the exponent of a negative base is NaN.
     """
+
+    label = "power"
 
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         self.a, self.b = a, b
@@ -185,12 +195,14 @@ class Clip(Op):
         return (grad_y * self.inside,)
 
 
-class Maximum(Op):
+class Maximum(_Broadcasting):
     """y = max(a, b) element-wise.
 
     Backward: the gradient goes to the larger input; where a == b it is split in half between
     them (as in PyTorch).
     """
+
+    label = "maximum"
 
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         self.shape_a, self.shape_b = a.shape, b.shape
@@ -202,11 +214,13 @@ class Maximum(Op):
         return unbroadcast(grad_a, self.shape_a), unbroadcast(grad_y - grad_a, self.shape_b)
 
 
-class Minimum(Op):
+class Minimum(_Broadcasting):
     """y = min(a, b) element-wise.
 
     Backward: the gradient goes to the smaller input; where a == b it is split in half.
     """
+
+    label = "minimum"
 
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         self.shape_a, self.shape_b = a.shape, b.shape
@@ -218,13 +232,15 @@ class Minimum(Op):
         return unbroadcast(grad_a, self.shape_a), unbroadcast(grad_y - grad_a, self.shape_b)
 
 
-class Where(Op):
+class Where(_Broadcasting):
     """y = a where condition else b.
 
     Shape: condition, a, b broadcastable -> y of the broadcast shape.
     Backward: grad_a = grad_y where condition, else 0;  grad_b = grad_y elsewhere;
     the boolean condition gets no gradient (None).
     """
+
+    label = "where"
 
     def forward(self, condition: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         self.condition = condition.astype(bool, copy=False)

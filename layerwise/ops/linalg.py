@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from layerwise.ops.base import Op, unbroadcast
+from layerwise.ops.base import Op, broadcast_problem, unbroadcast
 
 
 class Linear(Op):
@@ -56,6 +56,10 @@ class MatMul(Op):
         self.a, self.b = a, b
         return np.matmul(a, b)
 
+    def explain_failure(self, shapes: list[tuple[int, ...]]) -> str | None:
+        problem = matmul_problem(*shapes)
+        return None if problem is None else f"matmul: {problem}"
+
     def backward(self, grad_y: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
         a, b = self.a, self.b
         if a.ndim == 1 and b.ndim == 1:  # the dot product: grad_y is a scalar
@@ -76,3 +80,21 @@ class MatMul(Op):
             grad_b2 = np.matmul(np.swapaxes(a2, -1, -2), grad)
             grad_b = unbroadcast(grad_b2, b2.shape).reshape(b.shape)
         return grad_a, grad_b
+
+
+def matmul_problem(shape_a: tuple[int, ...], shape_b: tuple[int, ...]) -> str | None:
+    """Why a @ b fails for these shapes (NumPy's matmul rules), as a sentence; None if it fits."""
+    if not shape_a or not shape_b:
+        return (f"cannot multiply shapes {shape_a} and {shape_b}: both need at least one axis "
+                f"(use * to multiply by a scalar)")
+    inner_b, which = (shape_b[-2], "second-to-last") if len(shape_b) >= 2 else (shape_b[0], "only")
+    if shape_a[-1] != inner_b:
+        return (f"cannot multiply shapes {shape_a} and {shape_b}: the first's last axis has "
+                f"length {shape_a[-1]} but the second's {which} axis has {inner_b} (they must "
+                f"be equal)")
+    batch_a, batch_b = shape_a[:-2], shape_b[:-2]
+    batch_problem = broadcast_problem([batch_a, batch_b])
+    if batch_problem is not None:
+        return (f"cannot multiply shapes {shape_a} and {shape_b}: their batch axes {batch_a} and "
+                f"{batch_b} do not broadcast: {batch_problem}")
+    return None
