@@ -133,8 +133,18 @@ def reference_epoch(x: np.ndarray, y: np.ndarray, batch: int, rounds: int,
     trainer_model = layerwise_mlp(REFERENCE)
     trainer = Trainer(trainer_model, optim.Adam(trainer_model.parameters(), lr=1e-3),
                       rng=np.random.default_rng(0), verbose=False)
+    weights = [layer.weight.data for layer in ours if isinstance(layer, nn.Linear)]
+    floor_rng = np.random.default_rng(1)
+    batches = [min(batch, len(x) - start) for start in range(0, len(x), batch)]
+    activations = {size: random_activations(REFERENCE, size, floor_rng) for size in set(batches)}
+
+    def matrix_products_of_an_epoch() -> None:
+        for size in batches:
+            matrix_products(weights, activations[size])
+
     candidates: dict[str, Callable[[], None]] = {
         "layerwise": lambda: layerwise_epoch(ours, our_optimizer, x, y, batch, rng),
+        "matrix products": matrix_products_of_an_epoch,
         "layerwise Trainer": lambda: trainer.fit(x, y, epochs=trainer.epoch + 1,
                                                  batch_size=batch),
         "pytorch": lambda: torch_epoch(theirs, their_optimizer, x_torch, y_torch, batch,
@@ -153,6 +163,22 @@ def reference_epoch(x: np.ndarray, y: np.ndarray, batch: int, rounds: int,
     return alternate(candidates, rounds)
 
 
+def matrix_products(weights: list[np.ndarray], activations: list[np.ndarray]) -> None:
+    """Exactly the matrix products of one training step of an MLP, in NumPy: for each layer
+    the forward product, grad_W, and grad_x (which the first layer does not need)."""
+    for layer, W in enumerate(weights):
+        inputs, outputs = activations[layer], activations[layer + 1]
+        _ = inputs @ W.T
+        _ = outputs.T @ inputs
+        if layer:
+            _ = outputs @ W
+
+
+def random_activations(sizes: tuple[int, ...], batch: int,
+                       rng: np.random.Generator) -> list[np.ndarray]:
+    return [rng.random((batch, width), dtype=np.float32) for width in sizes]
+
+
 def wide_step(rounds: int, steps: int = 10) -> dict[str, float]:
     """Seconds per training step of the wide MLP, and of exactly its matrix products."""
     batch = 512
@@ -162,7 +188,7 @@ def wide_step(rounds: int, steps: int = 10) -> dict[str, float]:
     model = layerwise_mlp(WIDE)
     optimizer = optim.Adam(model.parameters(), lr=1e-3)
     weights = [layer.weight.data for layer in model if isinstance(layer, nn.Linear)]
-    activations = [x] + [rng.random((batch, w.shape[0]), dtype=np.float32) for w in weights]
+    activations = [x, *random_activations(WIDE[1:], batch, rng)]
 
     def train_steps() -> None:
         for _ in range(steps):
@@ -171,16 +197,11 @@ def wide_step(rounds: int, steps: int = 10) -> dict[str, float]:
             loss.backward()
             optimizer.step()
 
-    def matrix_products() -> None:
+    def gemm_steps() -> None:
         for _ in range(steps):
-            for layer, W in enumerate(weights):
-                inputs, outputs = activations[layer], activations[layer + 1]
-                _ = inputs @ W.T              # forward
-                _ = outputs.T @ inputs        # grad_W
-                if layer:
-                    _ = outputs @ W           # grad_x (the first layer needs none)
+            matrix_products(weights, activations)
 
-    timed = alternate({"step": train_steps, "gemm": matrix_products}, rounds)
+    timed = alternate({"step": train_steps, "gemm": gemm_steps}, rounds)
     flops = sum(2 * batch * W.size * (3 if layer else 2) for layer, W in enumerate(weights))
     return {"step": timed["step"] / steps, "gemm": timed["gemm"] / steps, "flops": flops}
 
@@ -229,12 +250,34 @@ def reset_peak() -> None:
     Path("/proc/self/clear_refs").write_text("5")
 
 
+MEMORY_CHILDREN = ("layerwise", "layerwise-numpy", "pytorch", "layerwise-cold", "pytorch-cold")
+
+
+def start_up(framework: str) -> None:
+    """One Adam step of a throwaway 2-2 model: the one-time start-up of each framework (for
+    layerwise, loading numba and its compiled kernel; for PyTorch, autograd's engine and
+    allocator), which a long-running process pays once, like the import."""
+    if framework.startswith("layerwise"):
+        model = layerwise_mlp((2, 2))
+        optimizer = optim.Adam(model.parameters(), fused=False if "numpy" in framework else None)
+        layerwise_epoch(model, optimizer, np.ones((1, 2), np.float32), np.zeros(1, np.int64),
+                        1, np.random.default_rng(0))
+    else:
+        theirs = torch_mlp((2, 2))
+        their_optimizer = torch.optim.Adam(theirs.parameters())
+        torch_epoch(theirs, their_optimizer, torch.ones(1, 2), torch.zeros(1, dtype=torch.int64),
+                    1, torch.Generator().manual_seed(0))
+
+
 def memory_child(framework: str) -> None:
     """Peak resident growth, in bytes, of building the reference MLP and training it for one
     epoch (batch 128): parameters, gradients, optimizer state and the activations of a step,
-    over a baseline taken once the data is loaded."""
+    over a baseline taken once the data is loaded and, unless the framework's name ends in
+    -cold, once the framework has started up."""
     x, y = fashion()
     x_torch, y_torch = torch.from_numpy(x), torch.from_numpy(y)
+    if not framework.endswith("-cold"):
+        start_up(framework)
     before = resident_bytes()
     reset_peak()
     if framework.startswith("layerwise"):
@@ -252,7 +295,7 @@ def memory_child(framework: str) -> None:
 
 def peak_memory() -> dict[str, float]:
     result = {}
-    for framework in ("layerwise", "layerwise-numpy", "pytorch"):
+    for framework in MEMORY_CHILDREN:
         finished = subprocess.run([sys.executable, __file__, "--memory-child", framework],
                                   capture_output=True, text=True, check=True)
         result[framework] = json.loads(finished.stdout.strip().splitlines()[-1])["growth"]
@@ -287,7 +330,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="batch 128 only, 3 rounds")
     parser.add_argument("--no-write", action="store_true", help="do not write docs/benchmarks.md")
     parser.add_argument("--keep-openblas-env", action="store_true")
-    parser.add_argument("--memory-child", choices=["layerwise", "layerwise-numpy", "pytorch"],
+    parser.add_argument("--memory-child", choices=MEMORY_CHILDREN,
                         help=argparse.SUPPRESS)
     arguments = parser.parse_args()
     if arguments.memory_child:
@@ -307,6 +350,10 @@ def main() -> None:
         target = "<= 0.50x" if batch == 128 else "-"
         add(f"reference MLP epoch, batch {batch}: layerwise / PyTorch", timed["layerwise"],
             timed["pytorch"], "s", target)
+        if batch == 128:
+            add("reference MLP epoch, batch 128: its matrix products alone in NumPy (the "
+                "GEMM-bound floor) / PyTorch", timed["matrix products"], timed["pytorch"], "s",
+                "-")
         if "scikit-learn" in timed:
             add("reference MLP epoch, batch 128: layerwise / scikit-learn", timed["layerwise"],
                 timed["scikit-learn"], "s", "<= 0.55x")
@@ -321,10 +368,12 @@ def main() -> None:
     add("tiny 2-16-16-1 step on 256 points: layerwise / PyTorch", tiny["layerwise"] * 1e6,
         tiny["pytorch"] * 1e6, "us", "<= 0.40x")
     memory = peak_memory()
-    add("peak memory growth of a reference epoch: layerwise / PyTorch",
+    add("peak memory growth of a reference epoch, after start-up: layerwise / PyTorch",
         memory["layerwise"] / 2**20, memory["pytorch"] / 2**20, "MiB", "<= 1.00x")
-    add("the same, layerwise with the NumPy Adam (no numba JIT in the process) / PyTorch",
+    add("the same, layerwise with the NumPy Adam (fused=False) / PyTorch",
         memory["layerwise-numpy"] / 2**20, memory["pytorch"] / 2**20, "MiB", "<= 1.00x")
+    add("the same from a cold start (start-up counted: numba's LLVM for layerwise) / PyTorch",
+        memory["layerwise-cold"] / 2**20, memory["pytorch-cold"] / 2**20, "MiB", "-")
 
     header = [
         "# Benchmarks",

@@ -45,6 +45,8 @@ class Adam(Optimizer):
             raise ValueError(f"{type(self).__name__}: fused=True needs numba (pip install "
                              f"'layerwise[fast]')")
         self.fused = fused_kernels.AVAILABLE if fused is None else fused
+        self._scalars_key: tuple[Any, ...] | None = None
+        self._scalars: tuple[np.floating, ...] = ()
         if not isinstance(betas, tuple | list):
             raise ValueError(f"{type(self).__name__}: betas must be a pair (beta1, beta2), "
                              f"got {betas!r}")
@@ -101,21 +103,33 @@ class Adam(Optimizer):
                       group: dict[str, Any]) -> bool:
         """The same update in one compiled pass; False where the kernel does not apply
         (amsgrad, L2 weight decay, arrays that are not contiguous)."""
-        decoupled = self.decoupled_weight_decay
-        if group["amsgrad"] or (group["weight_decay"] and not decoupled):
+        if group["amsgrad"] or (group["weight_decay"] and not self.decoupled_weight_decay):
             return False
-        arrays = [theta, np.ascontiguousarray(grad, dtype=theta.dtype), state["exp_avg"],
-                  state["exp_avg_sq"]]
-        flats = [fused_kernels.flat(array) for array in arrays]
-        if any(view is None for view in flats):
+        exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
+        if grad.dtype != theta.dtype or not grad.flags.c_contiguous:
+            grad = np.ascontiguousarray(grad, dtype=theta.dtype)
+        if not (theta.flags.c_contiguous and exp_avg.flags.c_contiguous
+                and exp_avg_sq.flags.c_contiguous):
             return False
-        lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
-        step, scalar = state["step"], theta.dtype.type
-        fused_kernels.adam_kernel()(
-            *flats, scalar(1 - lr * group["weight_decay"]), scalar(1 - beta1), scalar(beta2),
-            scalar(1 - beta2), scalar(math.sqrt(1 - beta2**step)), scalar(eps),
-            scalar(lr / (1 - beta1**step)))
+        fused_kernels.adam_kernel()(theta.reshape(-1), grad.reshape(-1), exp_avg.reshape(-1),
+                                    exp_avg_sq.reshape(-1),
+                                    *self._kernel_scalars(group, state["step"], theta.dtype))
         return True
+
+    def _kernel_scalars(self, group: dict[str, Any], step: int,
+                        dtype: np.dtype) -> tuple[np.floating, ...]:
+        """The kernel's constants in the parameter's dtype. Every parameter of a group shares
+        them at a step, so they are computed once and reused until a hyperparameter changes."""
+        lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
+        key = (lr, beta1, beta2, eps, group["weight_decay"], step, dtype)
+        if key != self._scalars_key:
+            scalar = dtype.type
+            self._scalars_key = key
+            self._scalars = (
+                scalar(1 - lr * group["weight_decay"]), scalar(1 - beta1), scalar(beta2),
+                scalar(1 - beta2), scalar(math.sqrt(1 - beta2**step)), scalar(eps),
+                scalar(lr / (1 - beta1**step)))
+        return self._scalars
 
 
 class AdamW(Adam):

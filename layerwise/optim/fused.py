@@ -51,7 +51,3 @@ def adam_kernel() -> Callable[..., None]:
                                              error_model="numpy")(_adam_loop)
     return kernel
 
-
-def flat(array: np.ndarray) -> np.ndarray | None:
-    """A 1-D view of a C-contiguous array, or None when there is none without copying."""
-    return array.reshape(-1) if array.flags.c_contiguous else None
