@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import signal
 import sys
 import threading
@@ -33,6 +34,7 @@ from layerwise.train.config import (
 EXIT_USER_ERROR = 2
 RESUMABLE = ("epochs", "data")
 EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, the status of a shell tool cut off by head
 
 
 class UsageError(Exception):
@@ -106,14 +108,22 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = parser().parse_args(argv)
     try:
-        return COMMANDS[arguments.command](arguments)
+        status = COMMANDS[arguments.command](arguments)
+        sys.stdout.flush()  # here, where a closed pipe is handled, rather than at exit
+        return status
     except KeyboardInterrupt:
         print("\nlayerwise: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:  # `layerwise evaluate RUN | head -1`: the reader has all it wants
+        silence_stdout()
+        return EXIT_BROKEN_PIPE
     except Exception as error:
         if arguments.debug:
             traceback.print_exc()
         message = str(error) or type(error).__name__
+        if isinstance(error, MemoryError):  # the settings ask for more than the machine has
+            print(f"layerwise: error: not enough memory: {message}", file=sys.stderr)
+            return EXIT_USER_ERROR
         if isinstance(error, KeyError):
             message = str(error.args[0]) if error.args else message
         expected = (UsageError, ValueError, TypeError, KeyError, FileNotFoundError,
@@ -130,6 +140,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             # down (half a second with matplotlib and numba loaded) would otherwise print
             # "Exception ignored" tracebacks or end the process by SIGINT, not its status.
             signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def silence_stdout() -> None:
+    """Point stdout at /dev/null, so that flushing it at exit does not fail again."""
+    try:
+        descriptor = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # replaced by an object without a file
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, descriptor)
+    os.close(devnull)
 
 
 # --- train ---------------------------------------------------------------------------------

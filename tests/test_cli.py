@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -186,3 +187,18 @@ def test_fashion_mnist_end_to_end(capsys: pytest.CaptureFixture[str], tmp_path: 
     assert sum(p == test.classes[label] for p, label in zip(predicted[:3], test.labels[:3],
                                                              strict=True)) >= 2
     assert predicted[3] == predicted[0]  # the same image as PNG and as IDX
+
+
+def test_output_cut_short_by_a_closed_pipe_ends_quietly(spiral_run: Path) -> None:
+    """`layerwise evaluate RUN | head -1`: the reader is gone before the output is written;
+    the command stops with SIGPIPE's status (128 + 13), as a shell tool would, and says nothing
+    of a broken pipe (Python ignores SIGPIPE, so the write raises BrokenPipeError instead)."""
+    reader, writer = os.pipe()
+    os.close(reader)
+    try:
+        finished = subprocess.run([sys.executable, "-m", "layerwise", "evaluate", str(spiral_run)],
+                                  stdout=writer, stderr=subprocess.PIPE, text=True, timeout=120)
+    finally:
+        os.close(writer)
+    assert finished.returncode == 141
+    assert finished.stderr == ""

@@ -20,6 +20,7 @@ import gzip
 import json
 import pickle
 import re
+import shutil
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -61,6 +62,12 @@ class Sandbox:
     def run(self) -> Path:
         """The folder of a 1-epoch spirals run, trained once for the whole module."""
         folder: Path = self.request.getfixturevalue("trained_run")
+        return folder
+
+    def run_copy(self) -> Path:
+        """A copy of `run()` in this sandbox, to be spoiled."""
+        folder = self.folder / "run"
+        shutil.copytree(self.run(), folder)
         return folder
 
 
@@ -163,6 +170,35 @@ def fashion_folder(box: Sandbox, images: np.ndarray, labels: np.ndarray) -> Path
     write_idx(folder / "train-images-idx3-ubyte.gz", images)
     write_idx(folder / "train-labels-idx1-ubyte.gz", labels)
     return folder
+
+
+def rewrite(path: Path, arrays: Callable[[dict[str, np.ndarray]], dict[str, np.ndarray]],
+            metadata: Callable[[dict[str, str]], dict[str, str]] = lambda same: same) -> None:
+    """Save the checkpoint at `path` again with its arrays and metadata changed."""
+    lw.save(arrays(lw.load(path)), path, metadata=metadata(lw.load_metadata(path)))
+
+
+def without(mapping: dict[str, Any], key: str) -> dict[str, Any]:
+    return {name: value for name, value in mapping.items() if name != key}
+
+
+def spoiled_state(metadata: dict[str, str], state: Callable[[dict[str, Any]], object]
+                  ) -> dict[str, str]:
+    return {**metadata, "state": json.dumps(state(json.loads(metadata["state"])))}
+
+
+def resume_spoiled(box: Sandbox, spoil: Callable[[Path], object]) -> int:
+    """Resume a copy of the run after `spoil(its checkpoint)`."""
+    folder = box.run_copy()
+    spoil(folder / "checkpoint.safetensors")
+    return cli("train", "--resume", folder, "--epochs", "2", "--quiet")
+
+
+def evaluate_spoiled(box: Sandbox, spoil: Callable[[Path], object]) -> int:
+    """Evaluate a copy of the run after `spoil(its model.safetensors)`."""
+    folder = box.run_copy()
+    spoil(folder / "model.safetensors")
+    return cli("evaluate", folder)
 
 
 IDX_3x4 = bytes([0, 0, 0x08, 2]) + (3).to_bytes(4, "big") + (4).to_bytes(4, "big") + bytes(12)
@@ -314,8 +350,12 @@ HYPERPARAMETERS: dict[str, Trigger] = {
     "loader-batch-size": lambda _: DataLoader(np.zeros((3, 2)), batch_size=0),
     "fit-validation-split": lambda _: fit(np.zeros((10, 2), dtype=np.float32),
                                           np.zeros(10, dtype=int), validation_split=1.0),
+    "fit-epochs": lambda _: Trainer(nn.Linear(2, 3), sgd(), verbose=False).fit(
+        np.zeros((10, 2), dtype=np.float32), np.zeros(10, dtype=int), epochs="3"),
     "init-nonlinearity": lambda _: nn.init.calculate_gain("swish"),
     "init-mode": lambda _: nn.init.kaiming_uniform(np.zeros((3, 3)), mode="fan"),
+    "init-gain": lambda _: nn.init.xavier_uniform(np.zeros((3, 3)), gain="1"),
+    "init-std": lambda _: nn.init.normal(np.zeros((3, 3)), std=-1),
     "spirals-classes": lambda _: spirals(classes=1),
     "moons-samples": lambda _: moons(n_samples=0),
     "circles-factor": lambda _: circles(factor=1.5),
@@ -425,6 +465,11 @@ CLI: dict[str, Trigger] = {
     "cli-dropout": lambda _: cli("train", *SPIRALS, "--dropout", "1.5"),
     "cli-hidden": lambda _: cli("train", *SPIRALS, "--hidden", "0"),
     "cli-label-smoothing": lambda _: cli("train", *SPIRALS, "--label-smoothing", "2"),
+    "cli-infinite": lambda _: cli("train", *SPIRALS, "--lr", "inf"),
+    "cli-seed": lambda _: cli("train", *SPIRALS, "--seed", "-1"),
+    # Beyond any address space, so the allocation fails whatever the overcommit policy.
+    "cli-out-of-memory": lambda box: cli("train", *SPIRALS, "--hidden", 10**17, "--quiet",
+                                         "--out", box.folder / "run"),
     "cli-config-missing": lambda box: cli("train", "--config", box.folder / "missing.toml"),
     "cli-config-syntax": lambda box: cli("train", "--config",
                                          box.file("run.toml", b"lr = [1, 2\n")),
@@ -433,6 +478,17 @@ CLI: dict[str, Trigger] = {
                                        box.file("run.toml", b"lr = 'fast'\n")),
     "cli-resume-not-a-run": lambda box: cli("train", "--resume", box.folder),
     "cli-resume-changed": lambda box: cli("train", "--resume", box.run(), "--lr", "0.1"),
+    "cli-resume-config": lambda box: cli("train", "--resume", box.file("run/config.json", b"[1]")
+                                         .parent),
+    "cli-resume-truncated": lambda box: resume_spoiled(
+        box, lambda path: path.write_bytes(path.read_bytes()[:100])),
+    "cli-resume-missing-key": lambda box: resume_spoiled(
+        box, lambda path: rewrite(path, lambda arrays: without(arrays, "model.1.bias"))),
+    "cli-resume-state": lambda box: resume_spoiled(box, lambda path: rewrite(
+        path, lambda same: same, lambda metadata: spoiled_state(
+            metadata, lambda state: without(state, "shuffle_rng")))),
+    "cli-resume-state-json": lambda box: resume_spoiled(box, lambda path: rewrite(
+        path, lambda same: same, lambda metadata: {**metadata, "state": "{not json"})),
     "cli-no-data": lambda box: cli("train", "--data", box.folder / "empty", "--epochs", "1"),
     "cli-diverged": lambda box: cli("train", *SPIRALS, "--hidden", "4", "--epochs", "1",
                                     "--samples", "60", "--lr", "1e30", "--schedule", "constant",
@@ -448,6 +504,12 @@ CLI: dict[str, Trigger] = {
         "evaluate", box.file("plain.safetensors", checkpoint_bytes(box))),
     "cli-evaluate-resume-checkpoint": lambda box: cli(
         "evaluate", box.run() / "checkpoint.safetensors"),
+    "cli-evaluate-wrong-shape": lambda box: evaluate_spoiled(box, lambda path: rewrite(
+        path, lambda arrays: {**arrays, "1.weight": np.zeros((3, 3), np.float32)})),
+    "cli-evaluate-unexpected-key": lambda box: evaluate_spoiled(box, lambda path: rewrite(
+        path, lambda arrays: {**arrays, "scale": np.ones(1, np.float32)})),
+    "cli-evaluate-metadata": lambda box: evaluate_spoiled(box, lambda path: rewrite(
+        path, lambda same: same, lambda metadata: {**metadata, "classes": "{"})),
     "cli-predict-missing": lambda box: cli("predict", box.run(), box.folder / "shirt.png"),
     "cli-predict-size": lambda box: cli("predict", box.run(), box.npy("points.npy", np.zeros(5))),
     "cli-predict-pickle": lambda box: refuse_pickle(

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import gzip
 import json
+import signal
 import struct
 import tracemalloc
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import numpy as np
@@ -31,6 +33,28 @@ FUZZ = settings(max_examples=150, deadline=None, derandomize=True, database=None
                                        HealthCheck.too_slow])
 # What reading a small file may cost, whatever sizes its header declares.
 SMALL_PEAK_BYTES = 2 * 2**20
+# Each test's examples take a second or two; one that runs for a minute is stuck in one.
+HANG_SECONDS = 60
+
+
+class Hung(BaseException):
+    """Not an Exception, so that hypothesis does not replay (and hang in) the example again
+    to shrink it."""
+
+
+@pytest.fixture(autouse=True)
+def fail_instead_of_hanging() -> Iterator[None]:
+    """A reader that loops forever on some file fails its test rather than stalling CI."""
+    def stop(signum: int, frame: FrameType | None) -> None:
+        raise Hung(f"the test ran for more than {HANG_SECONDS} s: an example hangs")
+
+    previous = signal.signal(signal.SIGALRM, stop)
+    signal.alarm(HANG_SECONDS)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def traced_peak(function: Callable[[], object]) -> tuple[object, int]:

@@ -21,7 +21,7 @@ from layerwise.train import (
     TrainingDivergedError,
     confusion_matrix,
 )
-from layerwise.train.config import RunConfig
+from layerwise.train.config import OPTIMIZERS, SCHEDULES, RunConfig
 from layerwise.train.run import Run
 
 
@@ -144,6 +144,39 @@ def test_a_resumed_run_is_bitwise_identical_to_an_uninterrupted_one(tmp_path: Pa
         return [{k: v for k, v in r.items() if k != "seconds"} for r in run.trainer.history.records]
 
     assert without_time(second) == without_time(straight)
+
+
+def fit_to(run: Run, epochs: int) -> None:
+    """What run.train() does, without the test evaluation and the plots."""
+    run.folder.mkdir(exist_ok=True)
+    splits = run.splits
+    run.trainer.fit(splits.train_x, splits.train_y, epochs=epochs,
+                    batch_size=run.config.batch_size, validation_data=(splits.val_x, splits.val_y))
+
+
+def timeless_history(run: Run) -> list[dict[str, float]]:
+    return [{k: v for k, v in r.items() if k != "seconds"} for r in run.trainer.history.records]
+
+
+@pytest.mark.parametrize("schedule", SCHEDULES)
+@pytest.mark.parametrize("optimizer", OPTIMIZERS)
+def test_resume_restores_every_optimizer_and_schedule_exactly(
+        tmp_path: Path, optimizer: str, schedule: str) -> None:
+    """Moments, momentum buffers, squared-gradient sums, step counters, the schedule's
+    position (OneCycleLR's cycled momentum too) and both generators carry over bit for bit."""
+    config = run_config(optimizer=optimizer, schedule=schedule)
+    straight = Run(config, tmp_path / "straight", verbose=False)
+    fit_to(straight, 4)
+    stopped = Run(config, tmp_path / "stopped", verbose=False)
+    fit_to(stopped, 2)
+    resumed = Run(config, stopped.folder, verbose=False)
+    resumed.restore()
+    fit_to(resumed, 4)
+    for name, value in straight.model.state_dict().items():
+        np.testing.assert_array_equal(resumed.model.state_dict()[name], value, err_msg=name,
+                                      strict=True)
+    assert resumed.optimizer.param_groups[0]["lr"] == straight.optimizer.param_groups[0]["lr"]
+    assert timeless_history(resumed) == timeless_history(straight)
 
 
 def test_the_same_seed_gives_identical_runs(tmp_path: Path) -> None:

@@ -32,6 +32,16 @@ def _fill(target: Target, values: Any) -> Target:
     return target
 
 
+def _number(function: str, name: str, value: Any, minimum: float | None = None) -> float:
+    """`value` as a float if it is a finite number (>= `minimum`), else a ValueError naming it."""
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating) \
+            or not math.isfinite(value):
+        raise ValueError(f"{function}: {name} must be a finite number, got {value!r}")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{function}: {name} must be >= {minimum}, got {value!r}")
+    return float(value)
+
+
 def _generator(rng: np.random.Generator | None) -> np.random.Generator:
     return rng if rng is not None else default_generator()
 
@@ -53,7 +63,7 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     if nonlinearity == "relu":
         return math.sqrt(2.0)
     if nonlinearity == "leaky_relu":
-        slope = 0.01 if param is None else param
+        slope = 0.01 if param is None else _number("calculate_gain", "param", param)
         return math.sqrt(2.0 / (1 + slope**2))
     if nonlinearity == "selu":
         return 3.0 / 4
@@ -73,6 +83,7 @@ def uniform(target: Target, a: float = 0.0, b: float = 1.0,
             rng: np.random.Generator | None = None) -> Target:
     """Fill with values drawn from U(a, b)."""
     shape = _array_of(target).shape
+    a, b = _number("uniform", "a", a), _number("uniform", "b", b)
     return _fill(target, _generator(rng).uniform(a, b, size=shape))
 
 
@@ -80,6 +91,7 @@ def normal(target: Target, mean: float = 0.0, std: float = 1.0,
            rng: np.random.Generator | None = None) -> Target:
     """Fill with values drawn from N(mean, std^2)."""
     shape = _array_of(target).shape
+    mean, std = _number("normal", "mean", mean), _number("normal", "std", std, minimum=0)
     return _fill(target, _generator(rng).normal(mean, std, size=shape))
 
 
@@ -102,6 +114,9 @@ def xavier_uniform(target: Target, gain: float = 1.0,
                    rng: np.random.Generator | None = None) -> Target:
     """Glorot: U(-a, a), a = gain * sqrt(6 / (fan_in + fan_out))."""
     fan_in, fan_out = fans(_array_of(target).shape)
+    gain = _number("xavier_uniform", "gain", gain)
+    if fan_in + fan_out == 0:  # no values to fill
+        return target
     bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
     return uniform(target, -bound, bound, rng)
 
@@ -110,6 +125,9 @@ def xavier_normal(target: Target, gain: float = 1.0,
                   rng: np.random.Generator | None = None) -> Target:
     """Glorot: N(0, std^2), std = gain * sqrt(2 / (fan_in + fan_out))."""
     fan_in, fan_out = fans(_array_of(target).shape)
+    gain = _number("xavier_normal", "gain", gain)
+    if fan_in + fan_out == 0:  # no values to fill
+        return target
     return normal(target, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)), rng)
 
 
@@ -122,6 +140,9 @@ def kaiming_uniform(target: Target, a: float = 0.0, mode: str = "fan_in",
     bound = 1 / sqrt(fan_in).
     """
     fan = _fan(_array_of(target).shape, mode)
+    a = _number("kaiming_uniform", "a", a)
+    if fan == 0:  # a weight with no values (fan 0 means an axis of length 0)
+        return target
     bound = calculate_gain(nonlinearity, a) * math.sqrt(3.0 / fan)
     return uniform(target, -bound, bound, rng)
 
@@ -131,4 +152,7 @@ def kaiming_normal(target: Target, a: float = 0.0, mode: str = "fan_in",
                    rng: np.random.Generator | None = None) -> Target:
     """He: N(0, std^2), std = gain / sqrt(fan), gain = calculate_gain(nonlinearity, a)."""
     fan = _fan(_array_of(target).shape, mode)
+    a = _number("kaiming_normal", "a", a)
+    if fan == 0:  # a weight with no values (fan 0 means an axis of length 0)
+        return target
     return normal(target, 0.0, calculate_gain(nonlinearity, a) / math.sqrt(fan), rng)

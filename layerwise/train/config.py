@@ -4,6 +4,7 @@ recipe, read from defaults < a TOML file < command-line flags."""
 from __future__ import annotations
 
 import dataclasses
+import math
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,13 +52,19 @@ class RunConfig:
         if not self.hidden or any(not isinstance(h, int) or h < 1 for h in self.hidden):
             raise ValueError(f"--hidden must be positive layer widths like 512,256; got "
                              f"{self.hidden!r}")
+        numbers = {"lr": self.lr, "weight-decay": self.weight_decay, "momentum": self.momentum,
+                   "dropout": self.dropout, "label-smoothing": self.label_smoothing}
+        for name, value in numbers.items():
+            if not math.isfinite(value):  # inf passes `> 0` and would only show as a NaN loss
+                raise ValueError(f"--{name} must be a finite number, got {value}")
         positive = {"lr": self.lr, "batch-size": self.batch_size, "epochs": self.epochs,
                     "samples": self.samples}
         for name, value in positive.items():
             if not value > 0:
                 raise ValueError(f"--{name} must be positive, got {value}")
         for name, value in {"weight-decay": self.weight_decay, "momentum": self.momentum,
-                            "validation-size": self.validation_size}.items():
+                            "validation-size": self.validation_size,
+                            "seed": self.seed}.items():
             if value < 0:
                 raise ValueError(f"--{name} must be >= 0, got {value}")
         if not 0.0 <= self.dropout < 1.0:

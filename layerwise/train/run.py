@@ -21,8 +21,9 @@ import numpy as np
 
 import layerwise
 from layerwise import nn, optim
-from layerwise.checkpoint import load, load_metadata, save, write_atomically
+from layerwise.checkpoint import CheckpointError, load, load_metadata, save, write_atomically
 from layerwise.data import SYNTHETIC_DATASETS, fashion_mnist
+from layerwise.nn.module import StateDictError
 from layerwise.optim.lr_scheduler import LRScheduler
 from layerwise.train.callbacks import Callback, LRSchedulerStep, write_history_csv
 from layerwise.train.config import RunConfig
@@ -237,10 +238,27 @@ class Run:
         write_history_csv(self.trainer.history.records, self.folder / "metrics.csv")
 
     def restore(self) -> None:
-        """Load checkpoint.safetensors: the run continues exactly where it was saved."""
+        """Load checkpoint.safetensors: the run continues exactly where it was saved.
+
+        Raises:
+            CheckpointError: the file is not a safetensors file, or not a resume checkpoint
+                of this run (its metadata is missing or not JSON, its optimizer state does
+                not fit); the message names the file.
+            StateDictError: its weights do not fit the run's model; the message names the file.
+        """
         path = self.folder / "checkpoint.safetensors"
         tensors = load(path)
-        state = json.loads(load_metadata(path)["state"])
+        metadata = load_metadata(path)
+        try:
+            self._restore(tensors, metadata)
+        except StateDictError as error:
+            raise StateDictError(f"{path}: {error}") from None
+        except (KeyError, TypeError, ValueError) as error:  # chained: --debug shows where
+            raise CheckpointError(f"{path}: not a resume checkpoint of this run "
+                                  f"({_what_is_wrong(error)})") from error
+
+    def _restore(self, tensors: dict[str, np.ndarray], metadata: dict[str, str]) -> None:
+        state = json.loads(metadata["state"])
         self.model.load_state_dict({name[len("model."):]: value for name, value in
                                     tensors.items() if name.startswith("model.")})
         optimizer_state: dict[int, dict[str, Any]] = {}
@@ -253,7 +271,7 @@ class Run:
         groups = [{**group, "betas": tuple(group["betas"])} if "betas" in group else group
                   for group in state["param_groups"]]
         self.optimizer.load_state_dict({"state": optimizer_state, "param_groups": groups})
-        saved_epochs = json.loads(load_metadata(path)["config"])["epochs"]
+        saved_epochs = json.loads(metadata["config"])["epochs"]
         if self.scheduler is not None and state["scheduler"] is not None:
             if saved_epochs == self.config.epochs:
                 self.scheduler.load_state_dict(state["scheduler"])
@@ -264,6 +282,15 @@ class Run:
         self.dropout_rng.bit_generator.state = state["dropout_rng"]
         self.trainer.epoch = self.saved_epoch = state["epoch"]
         self.trainer.history = History.from_dict(state["history"])
+
+
+def _what_is_wrong(error: Exception) -> str:
+    """The fault of a checkpoint's metadata, from the error that reading it raised."""
+    if isinstance(error, KeyError):
+        return f"it has no {error.args[0]!r}"
+    if isinstance(error, json.JSONDecodeError):
+        return f"its metadata is not JSON: {error}"
+    return str(error)
 
 
 class SaveEveryEpoch(Callback):
@@ -302,14 +329,34 @@ def load_trained_model(path: Path) -> TrainedModel:
     if "config" not in metadata or "classes" not in metadata:
         raise ValueError(f"{checkpoint} was not written by layerwise train (no config in its "
                          f"metadata)")
-    config = RunConfig.from_dict(json.loads(metadata["config"]), str(checkpoint))
-    classes = list(json.loads(metadata["classes"]))
+
+    def refuse(reason: str) -> CheckpointError:
+        return CheckpointError(f"{checkpoint}: not a model of layerwise train: {reason}")
+
+    try:
+        settings, classes = json.loads(metadata["config"]), json.loads(metadata["classes"])
+    except json.JSONDecodeError as error:
+        raise refuse(f"its metadata is not JSON ({error})") from None
+    if not isinstance(settings, dict):
+        raise refuse("its config is not a JSON object")
+    if not isinstance(classes, list) or not classes or not all(
+            isinstance(name, str) for name in classes):
+        raise refuse("its classes are not a list of names")
+    config = RunConfig.from_dict(settings, str(checkpoint))
+    try:
+        config.validate()
+    except ValueError as error:
+        raise refuse(f"its config is not valid ({error})") from None
     weights = load(checkpoint)
-    statistics_shape = weights["0.mean"].shape if "0.mean" in weights else (0,)
-    in_features = int(np.prod(statistics_shape))
-    model, _ = build_model(config, in_features, len(classes), np.zeros(statistics_shape),
-                           np.ones(statistics_shape))
-    model.load_state_dict(weights)
+    if "0.mean" not in weights or weights["0.mean"].ndim != 1:
+        raise refuse("it has no '0.mean' of shape (features,), the input statistics")
+    in_features = len(weights["0.mean"])
+    model, _ = build_model(config, in_features, len(classes), np.zeros(in_features),
+                           np.ones(in_features))
+    try:
+        model.load_state_dict(weights)
+    except StateDictError as error:
+        raise StateDictError(f"{checkpoint}: {error}") from None
     model.eval()
     return TrainedModel(model, config, classes, in_features)
 
@@ -321,6 +368,9 @@ def read_run_config(folder: Path) -> RunConfig:
         raise FileNotFoundError(f"{folder} is not a layerwise run folder (no config.json)")
     try:
         content = json.loads(path.read_text())
-    except json.JSONDecodeError as error:
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise ValueError(f"{path}: not valid JSON ({error})") from None
+    if not isinstance(content, dict) or not isinstance(content.get("config"), dict):
+        raise ValueError(f"{path}: expected a JSON object with the run's settings under "
+                         f"\"config\", as layerwise train writes it")
     return RunConfig.from_dict(content["config"], str(path))

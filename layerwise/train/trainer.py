@@ -104,6 +104,9 @@ class Trainer:
                 samples, before any shuffling, as in Keras).
             shuffle: draw a new order from the trainer's generator each epoch.
         """
+        if isinstance(epochs, bool) or not isinstance(epochs, int | np.integer) or epochs < 1:
+            raise ValueError(f"fit: epochs must be a positive integer (the total to reach), "
+                             f"got {epochs!r}")
         if len(inputs) != len(targets):
             raise ValueError(f"fit: {len(inputs)} inputs but {len(targets)} targets")
         if not 0.0 <= validation_split < 1.0:
