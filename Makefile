@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 FASHION_MNIST := /usr/share/datasets/fashion-mnist
 
-.PHONY: demo test lint data venv clean
+.PHONY: demo test lint bench data venv clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +16,10 @@ $(VENV)/.installed-cli: pyproject.toml | $(BIN)/python
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -e '.[test]'
+	touch $@
+
+$(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -e '.[bench]'
 	touch $@
 
 venv: $(VENV)/.installed-test
@@ -37,11 +41,16 @@ demo: data
 	$(BIN)/layerwise train
 
 lint: venv
-	$(BIN)/ruff check layerwise tests
+	$(BIN)/ruff check layerwise tests benchmarks
 	$(BIN)/mypy
 
 test: lint data
 	$(BIN)/python -m pytest -q
+
+# Speed and memory against PyTorch and scikit-learn; writes docs/benchmarks.md (minutes, not
+# part of the tests).
+bench: $(VENV)/.installed-bench data
+	$(BIN)/python benchmarks/run.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

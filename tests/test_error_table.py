@@ -318,6 +318,7 @@ HYPERPARAMETERS: dict[str, Trigger] = {
     "sgd-lr": lambda _: optim.SGD(params(), lr=-0.1),
     "sgd-lr-string": lambda _: optim.SGD(params(), lr="0.1"),
     "sgd-lr-nan": lambda _: optim.SGD(params(), lr=float("nan")),
+    "adam-lr-inf": lambda _: optim.Adam(params(), lr=float("inf")),
     "sgd-momentum": lambda _: optim.SGD(params(), momentum=-0.9),
     "sgd-nesterov": lambda _: optim.SGD(params(), nesterov=True),
     "optimizer-unknown-option": lambda _: optim.SGD([{"params": params(), "lrr": 0.1}]),

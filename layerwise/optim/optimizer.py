@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Iterable
 from typing import Any
 
@@ -14,9 +15,12 @@ from layerwise.tensor import Tensor
 
 def check_range(owner: str, name: str, value: float, low: float = 0.0,
                 high: float | None = None, high_inclusive: bool = False) -> None:
-    """ValueError naming the hyperparameter when value is outside [low, high) (or [low, high])."""
+    """ValueError naming the hyperparameter when value is outside [low, high) (or [low, high]);
+    with no `high`, infinity is refused too (an infinite lr would only show as a NaN loss)."""
     if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
         raise ValueError(f"{owner}: {name} must be a number, got {value!r}")
+    if high is None and value == math.inf:
+        raise ValueError(f"{owner}: {name} must be a finite number, got {value}")
     inside_high = high is None or value < high or (high_inclusive and value == high)
     if not (value >= low and inside_high):  # written so that NaN fails too
         closing = "]" if high_inclusive else ")"
