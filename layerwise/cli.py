@@ -193,10 +193,17 @@ def command_train(arguments: argparse.Namespace) -> int:
         else:
             print(f"{folder} has no finished epoch (it was stopped during its first); "
                   f"starting it at epoch 1 of {config.epochs}", file=sys.stderr)
+        progress = run.trainer.epoch_in_progress
+        if progress is not None and progress.epoch > config.epochs:
+            raise UsageError(f"{folder} was stopped in epoch {progress.epoch}; --epochs must be "
+                             f"at least {progress.epoch} to finish it")
         if run.trainer.epoch > config.epochs:
             raise UsageError(f"{folder} already has {run.trainer.epoch} epochs; --epochs must "
                              f"be more to run on")
-        if run.trainer.epoch == config.epochs:
+        if progress is not None:
+            print(f"resuming {folder} in epoch {progress.epoch} of {config.epochs}, after step "
+                  f"{progress.step} of {progress.batches}", file=sys.stderr)
+        elif run.trainer.epoch == config.epochs:
             print(f"the run already has {run.trainer.epoch} epochs; pass --epochs N to go on",
                   file=sys.stderr)
         elif run.trainer.epoch > 0:
@@ -223,10 +230,13 @@ def command_train(arguments: argparse.Namespace) -> int:
             print(f"\nlayerwise: interrupted, but the run had finished: {folder} is complete",
                   file=sys.stderr)
             return EXIT_INTERRUPTED
-        if run.saved_epoch:
+        if run.saved_step:
+            saved = (f"epoch {run.saved_epoch + 1} is saved after step {run.saved_step} of "
+                     f"{run.steps_per_epoch}")
+        elif run.saved_epoch:
             saved = f"the last finished epoch ({run.saved_epoch}) is saved"
         else:
-            saved = "no epoch had finished"
+            saved = "no step had finished"
         print(f"\nlayerwise: interrupted; {saved}. Continue with: layerwise train --resume "
               f"{folder}", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -249,6 +259,9 @@ def command_evaluate(arguments: argparse.Namespace) -> int:
     trained = load_trained_model(Path(arguments.target))
     if arguments.data is not None:
         trained.config.data = arguments.data
+    if trained.stopped_in is not None:
+        print(f"{arguments.target} holds the weights of {trained.stopped_in}, where Ctrl-C "
+              f"stopped the run, not those of a finished epoch", file=sys.stderr)
     splits = load_splits(trained.config)
     loss = nn.CrossEntropyLoss(label_smoothing=trained.config.label_smoothing)
     result = evaluate(trained.model, splits.test_x, splits.test_y, loss)

@@ -487,6 +487,32 @@ def test_saving_the_rng_state_replays_an_epoch() -> None:
     np.testing.assert_array_equal(epoch(loader)[0], order)
 
 
+@pytest.mark.parametrize("first", [0, 1, 4, 6, 7])
+def test_iter_from_is_the_rest_of_the_epoch_the_same_state_gives(first: int) -> None:
+    """7 batches of 8 (the last of 2): starting at batch `first` yields the epoch's batches
+    from there on, and leaves the generator where the whole epoch leaves it."""
+    loader = DataLoader(np.arange(50), np.arange(50) * 2, batch_size=8, shuffle=True,
+                        rng=np.random.default_rng(1))
+    state = loader.rng.bit_generator.state
+    whole = [y.data for _, y in loader]
+    after_epoch = loader.rng.bit_generator.state
+    loader.rng.bit_generator.state = state
+    rest = [(x.data, y.data) for x, y in loader.iter_from(first)]
+    assert loader.rng.bit_generator.state == after_epoch
+    assert len(rest) == len(whole) - first
+    for (x, y), expected in zip(rest, whole[first:], strict=True):
+        np.testing.assert_array_equal(y, expected)
+        np.testing.assert_array_equal(x * 2, y)
+
+
+@pytest.mark.parametrize("first", [-1, 8, 1.0, True])
+def test_iter_from_refuses_a_batch_outside_the_epoch(first: Any) -> None:
+    loader = DataLoader(np.arange(50), batch_size=8)
+    with pytest.raises(ValueError, match=r"iter_from: batch must be an integer in \[0, 7\], "
+                                         rf"got {first!r}"):
+        loader.iter_from(first)
+
+
 def test_without_shuffle_the_order_is_the_arrays_order() -> None:
     batches = list(DataLoader(np.arange(7), batch_size=3))
     assert all(isinstance(x, lw.Tensor) for x in batches)

@@ -1,6 +1,7 @@
-"""Real `layerwise train` processes, stopped at random moments: `kill -9` and Ctrl-C lose at most
-the epoch in progress, a resumed run ends bit for bit where an uninterrupted one ends, a
-diverging run stops with one line, and the same seed gives the same run.
+"""Real `layerwise train` processes, stopped at random moments: `kill -9` loses at most the epoch
+in progress, Ctrl-C nothing (it saves the state between two steps), a resumed run ends bit for
+bit where an uninterrupted one ends, a diverging run stops with one line, and the same seed gives
+the same run.
 
 The moments are drawn from a seeded generator, so a failure comes back on the next run.
 """
@@ -11,6 +12,7 @@ import json
 import random
 import re
 import signal
+import statistics
 import subprocess
 import sys
 import time
@@ -25,12 +27,14 @@ import pytest
 import layerwise as lw
 from layerwise import nn, optim
 from layerwise.cli import main
-from layerwise.train import Trainer
+from layerwise.optim import lr_scheduler
+from layerwise.train import LRSchedulerStep, Trainer
 from layerwise.train.config import RunConfig
 from layerwise.train.run import Run
 
 EPOCHS = 6
-# About 0.1 s per epoch (400 steps), so a kill lands inside an epoch as often as not.
+BATCHES = 400  # per epoch: 1,600 training points (400 of the 2,000 are held out) in batches of 4
+# About 0.1 s per epoch, so a kill lands inside an epoch as often as not.
 SETTINGS = ["--dataset", "moons", "--hidden", "16", "--epochs", str(EPOCHS), "--samples", "2000",
             "--batch-size", "4", "--quiet"]
 TIMEOUT = 120
@@ -38,6 +42,11 @@ TIMEOUT = 120
 _moments = random.Random(6)
 KILL_AFTER_EPOCHS = sorted(_moments.sample(range(1, EPOCHS), 2))
 KILL_AT_FRACTIONS = sorted(round(_moments.uniform(0.05, 1.0), 2) for _ in range(3))
+# Ctrl-C from outside, `fraction` of an epoch's time after epoch `epoch` started: early in the
+# first epoch, in the middle of one, near the end of one.
+CTRL_C_MOMENTS = [(1, round(_moments.uniform(0.02, 0.2), 2)),
+                  (_moments.randrange(2, EPOCHS), round(_moments.uniform(0.3, 0.7), 2)),
+                  (_moments.randrange(2, EPOCHS), round(_moments.uniform(0.8, 1.0), 2))]
 
 
 def default_sigint() -> None:
@@ -110,6 +119,7 @@ class Reference:
     folder: Path
     outcome: Outcome
     seconds: float  # from config.json appearing to the process's end: training and finishing
+    epoch_seconds: float  # the median time of an epoch (the first one is slower)
 
 
 @pytest.fixture(scope="module")
@@ -122,7 +132,9 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> Reference:
     _, err = process.communicate(timeout=TIMEOUT)
     seconds = time.monotonic() - started
     assert process.returncode == 0, err
-    return Reference(folder, Outcome.of(folder), seconds)
+    history = json.loads((folder / "metrics.json").read_text())["history"]
+    epoch_seconds = statistics.median(record["seconds"] for record in history)
+    return Reference(folder, Outcome.of(folder), seconds, epoch_seconds)
 
 
 def assert_one_line(text: str) -> None:
@@ -260,33 +272,166 @@ def test_kill_in_the_middle_of_a_save(tmp_path: Path, reference: Reference, mome
 # --- Ctrl-C --------------------------------------------------------------------------------
 
 
-def test_ctrl_c_keeps_the_last_epoch_says_how_to_resume_and_exits_130(
-        tmp_path: Path, reference: Reference) -> None:
+INTERRUPTED = re.compile(r"\nlayerwise: interrupted; (?:epoch (?P<epoch>\d+) is saved after step "
+                         r"(?P<step>\d+) of 400|the last finished epoch \((?P<finished>\d+)\) "
+                         r"is saved|no step had finished)\. Continue with: layerwise train "
+                         r"--resume (?P<folder>.+)\n")
+
+
+def epoch_in_progress(folder: Path) -> dict[str, Any] | None:
+    state = json.loads(lw.load_metadata(folder / "checkpoint.safetensors")["state"])
+    return state["epoch_in_progress"]
+
+
+def check_saved_mid_epoch(folder: Path, epoch: int, step: int) -> None:
+    """The folder holds epoch `epoch` after step `step`: the checkpoint and the weights."""
+    assert checkpoint_epoch(folder) == epoch - 1 and saved_epochs(folder) == epoch - 1
+    progress = epoch_in_progress(folder)
+    assert progress is not None
+    assert (progress["epoch"], progress["step"], progress["batches"]) == (epoch, step, BATCHES)
+    assert progress["seen"] == 4 * step
+    metadata = lw.load_metadata(folder / "model.safetensors")
+    assert metadata["epoch"] == str(epoch - 1)
+    assert json.loads(metadata["epoch_in_progress"]) == {"epoch": epoch, "step": step,
+                                                         "batches": BATCHES}
+
+
+def resume_mid_epoch_and_compare(folder: Path, reference: Reference, epoch: int,
+                                 step: int) -> None:
+    explained = resume_and_compare(folder, reference)
+    assert explained == f"resuming {folder} in epoch {epoch} of {EPOCHS}, after step {step} of " \
+                        f"{BATCHES}\n"
+
+
+@pytest.mark.parametrize(("epoch", "fraction"), CTRL_C_MOMENTS,
+                         ids=lambda value: str(value))
+def test_ctrl_c_at_a_random_moment_saves_the_step_says_how_to_resume_and_exits_130(
+        tmp_path: Path, reference: Reference, epoch: int, fraction: float) -> None:
+    """SIGINT `fraction` of an epoch's time into epoch `epoch`; on a slow or busy machine the
+    moment can fall in the end-of-epoch save or validation instead, which keeps that epoch."""
     folder = tmp_path / "run"
     process = start_training(folder)
-    wait_until(lambda: saved_epochs(folder) >= 2, process)
+    wait_until(lambda: (folder / "config.json").exists() and saved_epochs(folder) >= epoch - 1,
+               process)
+    time.sleep(fraction * reference.epoch_seconds)
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=TIMEOUT)
     assert process.returncode == 130, err
-    assert "Traceback" not in err
-    saved = checkpoint_epoch(folder)
-    assert saved >= 2
-    assert err.endswith(f"layerwise: interrupted; the last finished epoch ({saved}) is saved. "
-                        f"Continue with: layerwise train --resume {folder}\n")
-    assert lw.load_metadata(folder / "model.safetensors")["epoch"] == str(saved)
-    assert saved_epochs(folder) == saved
-    resume_and_compare(folder, reference)
+    assert_one_line(err)
+    if err == f"\nlayerwise: interrupted, but the run had finished: {folder} is complete\n":
+        resume_and_compare(folder, reference)  # a very busy machine: the moment came too late
+        return
+    stopped = INTERRUPTED.fullmatch(err)
+    assert stopped is not None, err
+    assert stopped["folder"] == str(folder)
+    if stopped["step"] is not None:
+        saved_epoch, step = int(stopped["epoch"]), int(stopped["step"])
+        check_saved_mid_epoch(folder, saved_epoch, step)
+        resume_mid_epoch_and_compare(folder, reference, saved_epoch, step)
+    else:
+        if stopped["finished"] is not None:
+            assert checkpoint_epoch(folder) == saved_epochs(folder) == int(stopped["finished"])
+            assert epoch_in_progress(folder) is None
+        resume_and_compare(folder, reference)
 
 
-def test_ctrl_c_during_the_first_epoch(tmp_path: Path) -> None:
+# Ctrl-C at a chosen step: the process sends SIGINT to itself at the end of step STEP of epoch
+# EPOCH, as the terminal would. THEN says what happens as the checkpoint that it makes the
+# process write is renamed into place: "nothing", "ctrl-c" (a second SIGINT), "kill-before" or
+# "kill-after" (SIGKILL before or after the rename). Run as
+# `python -c CTRL_C_AT_STEP EPOCH STEP THEN ARGUMENTS...`.
+CTRL_C_AT_STEP = """
+import os, signal, sys
+from pathlib import Path
+from layerwise.cli import main
+from layerwise.train.callbacks import LRSchedulerStep
+
+epoch, step, then, arguments = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4:]
+step_schedule, rename, pressed = LRSchedulerStep.on_batch_end, os.replace, []
+
+def on_batch_end(self, trainer, at, logs):
+    step_schedule(self, trainer, at, logs)
+    if (trainer.epoch + 1, at) == (epoch, step):
+        pressed.append(at)
+        os.kill(os.getpid(), signal.SIGINT)
+
+def replace(source, target):
+    saving = pressed and Path(target).name == "checkpoint.safetensors"
+    if saving and then in ("ctrl-c", "kill-before"):
+        os.kill(os.getpid(), signal.SIGINT if then == "ctrl-c" else signal.SIGKILL)
+    rename(source, target)
+    if saving and then == "kill-after":
+        os.kill(os.getpid(), signal.SIGKILL)
+
+LRSchedulerStep.on_batch_end, os.replace = on_batch_end, replace
+sys.exit(main(arguments))
+"""
+
+
+def train_with_ctrl_c_at(folder: Path, epoch: int, step: int,
+                         then: str = "nothing") -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", CTRL_C_AT_STEP, str(epoch), str(step), then,
+                           "train", *SETTINGS, "--out", str(folder)], capture_output=True,
+                          text=True, timeout=TIMEOUT, preexec_fn=default_sigint)
+
+
+def interrupted_line(folder: Path, epoch: int, step: int) -> str:
+    return (f"\nlayerwise: interrupted; epoch {epoch} is saved after step {step} of {BATCHES}. "
+            f"Continue with: layerwise train --resume {folder}\n")
+
+
+@pytest.mark.parametrize(("epoch", "step"), [(1, 1), (2, 1), (4, 237), (5, BATCHES - 1),
+                                             (EPOCHS, BATCHES)],
+                         ids=["first-step", "an-epoch's-first-step", "mid-epoch",
+                              "before-an-epoch's-last-step", "after-the-last-step"])
+def test_ctrl_c_at_a_step_resumes_with_the_next_batch(tmp_path: Path, reference: Reference,
+                                                      epoch: int, step: int) -> None:
     folder = tmp_path / "run"
-    process = start_training(folder)
-    wait_until((folder / "config.json").exists, process)
-    process.send_signal(signal.SIGINT)
-    _, err = process.communicate(timeout=TIMEOUT)
-    assert process.returncode == 130
-    assert err == (f"\nlayerwise: interrupted; no epoch had finished. Continue with: "
-                   f"layerwise train --resume {folder}\n")
+    stopped = train_with_ctrl_c_at(folder, epoch, step)
+    assert stopped.returncode == 130, stopped.stderr
+    assert stopped.stderr == interrupted_line(folder, epoch, step)
+    check_saved_mid_epoch(folder, epoch, step)
+    evaluated = layerwise("evaluate", str(folder))
+    assert evaluated.returncode == 0, evaluated.stderr
+    assert evaluated.stderr == (f"{folder} holds the weights of epoch {epoch}, after step {step} "
+                                f"of {BATCHES}, where Ctrl-C stopped the run, not those of a "
+                                f"finished epoch\n")
+    assert re.search(r"^test accuracy: \d\.\d{4}$", evaluated.stdout, re.MULTILINE)
+    resume_mid_epoch_and_compare(folder, reference, epoch, step)
+
+
+def test_a_second_ctrl_c_while_the_step_is_saved_waits_for_the_save(
+        tmp_path: Path, reference: Reference) -> None:
+    """The second SIGINT comes as checkpoint.safetensors is renamed into place: the save ends,
+    with model.safetensors and metrics.csv, and the command still says one line."""
+    folder = tmp_path / "run"
+    stopped = train_with_ctrl_c_at(folder, 3, 150, "ctrl-c")
+    assert stopped.returncode == 130, stopped.stderr
+    assert stopped.stderr == interrupted_line(folder, 3, 150)
+    check_saved_mid_epoch(folder, 3, 150)
+    assert not list(folder.glob(".*.tmp"))
+    resume_mid_epoch_and_compare(folder, reference, 3, 150)
+
+
+@pytest.mark.parametrize("moment", ["before", "after"])
+def test_kill_while_ctrl_c_saves_the_step(tmp_path: Path, reference: Reference,
+                                          moment: str) -> None:
+    """kill -9 at the rename of the checkpoint that Ctrl-C writes: before it, the folder still
+    holds the end of epoch 2; after it, the checkpoint holds the step and model.safetensors the
+    end of epoch 2. Either way it evaluates and resumes to the reference."""
+    folder = tmp_path / "run"
+    killed = train_with_ctrl_c_at(folder, 3, 150, f"kill-{moment}")
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    assert lw.load_metadata(folder / "model.safetensors")["epoch"] == "2"
+    assert checkpoint_epoch(folder) == 2
+    if moment == "before":
+        assert epoch_in_progress(folder) is None
+        assert len(list(folder.glob(".checkpoint.safetensors.*.tmp"))) == 1
+        check_killed_folder(folder, reference)
+    else:
+        assert epoch_in_progress(folder) is not None
+        assert "epoch_in_progress" not in lw.load_metadata(folder / "model.safetensors")
+        resume_mid_epoch_and_compare(folder, reference, 3, 150)
 
 
 @pytest.fixture
@@ -361,6 +506,57 @@ def test_ctrl_c_inside_an_optimizer_step_stops_after_the_step(ctrl_c_raises: Non
                     batch_size=10)
     assert steps_done == [1]
     assert all(state["step"] == 1 for state in optimizer.state.values())
+    assert trainer.epoch == 0 and trainer.epoch_in_progress is not None
+    assert (trainer.epoch_in_progress.epoch, trainer.epoch_in_progress.step) == (1, 1)
+
+
+def test_fit_after_ctrl_c_goes_on_with_the_next_batch_as_if_never_stopped(
+        ctrl_c_raises: None) -> None:
+    """From Python: Ctrl-C in epoch 2 of 3 leaves the trainer in that epoch, and calling fit
+    again finishes the run exactly as one call would have."""
+    points, labels = np.random.default_rng(0).normal(size=(90, 2)), np.arange(90) % 2
+
+    def make_trainer() -> Trainer:
+        rng = np.random.default_rng(1)
+        model = nn.Sequential(nn.Linear(2, 8, rng=rng), nn.ReLU(), nn.Dropout(0.3, rng=rng),
+                              nn.Linear(8, 2, rng=rng))
+        optimizer = optim.AdamW(model.parameters(), lr=0.01)
+        schedule = LRSchedulerStep(lr_scheduler.CosineAnnealingLR(optimizer, T_max=30),
+                                   interval="batch")
+        return Trainer(model, optimizer, callbacks=[schedule], rng=np.random.default_rng(2),
+                       verbose=False)
+
+    def train(trainer: Trainer) -> None:
+        trainer.fit(points, labels, epochs=3, batch_size=9, validation_split=0.1)
+
+    straight = make_trainer()
+    train(straight)
+
+    stopped = make_trainer()
+    real_step, steps = stopped.optimizer.step, []
+
+    def step_with_ctrl_c_at_step_15() -> None:  # step 6 of epoch 2
+        real_step()
+        steps.append(1)
+        if len(steps) == 15:
+            signal.raise_signal(signal.SIGINT)
+
+    stopped.optimizer.step = step_with_ctrl_c_at_step_15  # type: ignore[method-assign]
+    with pytest.raises(KeyboardInterrupt):
+        train(stopped)
+    progress = stopped.epoch_in_progress
+    assert stopped.epoch == 1 and progress is not None
+    assert (progress.epoch, progress.step, progress.batches, progress.seen) == (2, 6, 9, 54)
+    train(stopped)
+
+    assert stopped.epoch_in_progress is None
+    without_seconds = [{k: v for k, v in record.items() if k != "seconds"}
+                       for record in straight.history.records]
+    assert [{k: v for k, v in record.items() if k != "seconds"}
+            for record in stopped.history.records] == without_seconds
+    for name, value in straight.model.state_dict().items():
+        np.testing.assert_array_equal(stopped.model.state_dict()[name], value, err_msg=name)
+    assert stopped.rng.bit_generator.state == straight.rng.bit_generator.state
 
 
 # --- numerical faults ----------------------------------------------------------------------

@@ -18,7 +18,8 @@ class DataLoader:
     The loader keeps references to the arrays it is given and gathers one batch at a time, so
     an epoch never copies the dataset. Each iteration (epoch) with `shuffle=True` draws a new
     permutation from `rng` at its start: the same seed gives the same sequence of epochs, and
-    saving ``loader.rng.bit_generator.state`` between epochs lets a run resume where it was.
+    saving ``loader.rng.bit_generator.state`` between epochs lets a run resume where it was;
+    `iter_from` starts an epoch at a later batch, to resume in the middle of one.
 
     Args:
         inputs: array (N, ...) of samples (a Tensor's data is used as is).
@@ -64,12 +65,25 @@ class DataLoader:
 
     def __iter__(self) -> Iterator[Any]:
         """Start an epoch: draw its order now (if shuffling) and yield its batches."""
+        return self.iter_from(0)
+
+    def iter_from(self, batch: int) -> Iterator[Any]:
+        """Start an epoch at batch `batch` (counted from 0): the order is drawn as `iter(loader)`
+        draws it, and the batches before `batch` are skipped without being gathered.
+
+        With the generator set back to its state at the start of an interrupted epoch, this
+        yields the rest of that epoch.
+        """
+        if isinstance(batch, bool) or not isinstance(batch, int | np.integer) \
+                or not 0 <= batch <= len(self):
+            raise ValueError(f"DataLoader.iter_from: batch must be an integer in [0, "
+                             f"{len(self)}], got {batch!r}")
         count = len(self.inputs)
         order = self.rng.permutation(count) if self.shuffle else np.arange(count)
-        return self._batches(order)
+        return self._batches(order, int(batch))
 
-    def _batches(self, order: np.ndarray) -> Iterator[Any]:
-        for batch in range(len(self)):
+    def _batches(self, order: np.ndarray, first: int) -> Iterator[Any]:
+        for batch in range(first, len(self)):
             indices = order[batch * self.batch_size:(batch + 1) * self.batch_size]
             x = Tensor(self.inputs[indices])
             yield x if self.targets is None else (x, Tensor(self.targets[indices]))

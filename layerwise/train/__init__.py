@@ -10,6 +10,7 @@ from layerwise.train.callbacks import (
 from layerwise.train.history import History
 from layerwise.train.metrics import accuracy, confusion_matrix, per_class_accuracy
 from layerwise.train.trainer import (
+    EpochInProgress,
     Evaluation,
     Trainer,
     TrainingDivergedError,
@@ -19,7 +20,7 @@ from layerwise.train.trainer import (
 )
 
 __all__ = [
-    "CSVLogger", "Callback", "EarlyStopping", "Evaluation", "History", "LRSchedulerStep",
-    "ModelCheckpoint", "Trainer", "TrainingDivergedError", "accuracy", "confusion_matrix",
-    "evaluate", "fit", "per_class_accuracy", "predict_logits",
+    "CSVLogger", "Callback", "EarlyStopping", "EpochInProgress", "Evaluation", "History",
+    "LRSchedulerStep", "ModelCheckpoint", "Trainer", "TrainingDivergedError", "accuracy",
+    "confusion_matrix", "evaluate", "fit", "per_class_accuracy", "predict_logits",
 ]

@@ -20,10 +20,11 @@ def format_metrics(logs: dict[str, float]) -> str:
 
 
 class EpochProgress:
-    """Shows one epoch's progress; `enabled=False` shows nothing."""
+    """Shows one epoch's progress, from `done` batches on (an epoch resumed after a stop);
+    `enabled=False` shows nothing."""
 
     def __init__(self, epoch: int, epochs: int, batches: int, enabled: bool = True,
-                 stream: TextIO | None = None) -> None:
+                 stream: TextIO | None = None, done: int = 0) -> None:
         self.stream = stream if stream is not None else sys.stderr
         self.enabled = enabled
         self.label = f"epoch {epoch}/{epochs}"
@@ -34,8 +35,8 @@ class EpochProgress:
             except ImportError:  # tqdm is optional: fall back to one line per epoch
                 tqdm = None
             if tqdm is not None:
-                self.bar = tqdm(total=batches, desc=self.label, file=self.stream, leave=True,
-                                unit="batch", dynamic_ncols=True)
+                self.bar = tqdm(total=batches, initial=done, desc=self.label, file=self.stream,
+                                leave=True, unit="batch", dynamic_ncols=True)
 
     def update(self, step: int, loss: float, accuracy: float) -> None:
         if self.bar is None:

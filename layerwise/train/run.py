@@ -5,7 +5,8 @@ The folder holds config.json (the resolved settings and library versions),
 model.safetensors (latest weights, with the config in its metadata, so the file alone can be
 evaluated), checkpoint.safetensors (what resuming needs: weights, optimizer and scheduler
 state, the random generators' states, the epoch and the history, in one atomic write),
-metrics.json, metrics.csv and the plots.
+metrics.json, metrics.csv and the plots. The weights and the checkpoint are written after every
+epoch, and when Ctrl-C stops training between two steps, with the epoch in progress.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from layerwise.train.callbacks import Callback, LRSchedulerStep, write_history_c
 from layerwise.train.config import RunConfig
 from layerwise.train.history import History
 from layerwise.train.interrupts import interrupts_held
-from layerwise.train.trainer import Evaluation, Trainer
+from layerwise.train.trainer import EpochInProgress, Evaluation, Trainer
 
 MOMENTUM_OPTIMIZERS = ("adam", "adamw", "sgd")
 RUN_FILES = ("config.json", "checkpoint.safetensors", "model.safetensors", "metrics.csv",
@@ -141,8 +142,8 @@ class Run:
         self.model, self.dropout_rng = build_model(config, train_x.shape[1],
                                                    len(self.splits.classes), mean, std)
         self.optimizer = build_optimizer(config, self.model)
-        steps = len(train_x) // config.batch_size + (len(train_x) % config.batch_size > 0)
-        self.scheduler = build_scheduler(config, self.optimizer, steps)
+        self.steps_per_epoch = -(-len(train_x) // config.batch_size)
+        self.scheduler = build_scheduler(config, self.optimizer, self.steps_per_epoch)
         callbacks: list[Callback] = [SaveEveryEpoch(self)]
         if self.scheduler is not None:
             callbacks.insert(0, LRSchedulerStep(self.scheduler, interval="batch"))
@@ -150,7 +151,8 @@ class Run:
                                nn.CrossEntropyLoss(label_smoothing=config.label_smoothing),
                                callbacks, rng=np.random.default_rng([config.seed, 2]),
                                verbose=verbose)
-        self.saved_epoch = 0  # the epoch in checkpoint.safetensors, the one a resume starts from
+        self.saved_epoch = 0  # the last finished epoch in checkpoint.safetensors
+        self.saved_step = 0  # and the steps of the next one it holds (after Ctrl-C)
         self.finished = False  # metrics.json and the plots are written
 
     # --- training ----------------------------------------------------------------------
@@ -160,10 +162,16 @@ class Run:
         self.remove_partial_files()
         self.write_config()
         splits = self.splits
-        self.trainer.fit(splits.train_x, splits.train_y, epochs=self.config.epochs,
-                         batch_size=self.config.batch_size,
-                         validation_data=(splits.val_x, splits.val_y) if len(splits.val_x)
-                         else None)
+        try:
+            self.trainer.fit(splits.train_x, splits.train_y, epochs=self.config.epochs,
+                             batch_size=self.config.batch_size,
+                             validation_data=(splits.val_x, splits.val_y) if len(splits.val_x)
+                             else None)
+        except KeyboardInterrupt:
+            progress = self.trainer.epoch_in_progress
+            if progress is not None and progress.step:  # stopped between two steps of an epoch
+                self.save()
+            raise
         return self.finish()
 
     def finish(self) -> Evaluation:
@@ -198,20 +206,24 @@ class Run:
                 path.unlink(missing_ok=True)
 
     # --- saving and resuming --------------------------------------------------------------
-    def save_epoch(self) -> None:
-        """checkpoint.safetensors, then model.safetensors and metrics.csv, each written
+    def save(self) -> None:
+        """Save the run as it stands, at the end of an epoch or between two steps of one:
+        checkpoint.safetensors, then model.safetensors and metrics.csv, each written
         atomically, with Ctrl-C held back until all three are written.
 
-        A process killed between two of the writes leaves the checkpoint one epoch ahead of
-        model.safetensors, never behind it: resuming repeats no finished epoch.
+        A process killed between two of the writes leaves the checkpoint ahead of
+        model.safetensors, never behind it: resuming repeats no step the checkpoint has.
         """
         with interrupts_held():
-            self._write_epoch()
+            self._write_state()
+            progress = self.trainer.epoch_in_progress
             self.saved_epoch = self.trainer.epoch
+            self.saved_step = progress.step if progress is not None else 0
 
-    def _write_epoch(self) -> None:
+    def _write_state(self) -> None:
         weights = self.model.state_dict()
         config_json = json.dumps(self.config.to_dict())
+        progress = self.trainer.epoch_in_progress
         tensors = {f"model.{name}": value for name, value in weights.items()}
         optimizer_state = self.optimizer.state_dict()
         scalars: dict[str, dict[str, Any]] = {}
@@ -229,12 +241,16 @@ class Run:
             "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
             "shuffle_rng": self.trainer.rng.bit_generator.state,
             "dropout_rng": self.dropout_rng.bit_generator.state,
+            "epoch_in_progress": progress.to_dict() if progress is not None else None,
         }
         save(tensors, self.folder / "checkpoint.safetensors",
              metadata={"state": json.dumps(state), "config": config_json})
-        save(weights, self.folder / "model.safetensors",
-             metadata={"config": config_json, "classes": json.dumps(self.splits.classes),
-                       "epoch": str(self.trainer.epoch)})
+        model_metadata = {"config": config_json, "classes": json.dumps(self.splits.classes),
+                          "epoch": str(self.trainer.epoch)}
+        if progress is not None:  # weights from the middle of the next epoch
+            model_metadata["epoch_in_progress"] = json.dumps(
+                {"epoch": progress.epoch, "step": progress.step, "batches": progress.batches})
+        save(weights, self.folder / "model.safetensors", metadata=model_metadata)
         write_history_csv(self.trainer.history.records, self.folder / "metrics.csv")
 
     def restore(self) -> None:
@@ -282,6 +298,14 @@ class Run:
         self.dropout_rng.bit_generator.state = state["dropout_rng"]
         self.trainer.epoch = self.saved_epoch = state["epoch"]
         self.trainer.history = History.from_dict(state["history"])
+        if state.get("epoch_in_progress") is not None:  # saved by Ctrl-C within an epoch
+            progress = EpochInProgress.from_dict(state["epoch_in_progress"])
+            if progress.epoch != state["epoch"] + 1 or not 0 < progress.step <= progress.batches:
+                raise ValueError(f"its epoch in progress ({progress.epoch}, step "
+                                 f"{progress.step} of {progress.batches}) does not follow "
+                                 f"epoch {state['epoch']}")
+            self.trainer.epoch_in_progress = progress
+            self.saved_step = progress.step
 
 
 def _what_is_wrong(error: Exception) -> str:
@@ -300,7 +324,7 @@ class SaveEveryEpoch(Callback):
         self.run = run
 
     def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
-        self.run.save_epoch()
+        self.run.save()
 
 
 @dataclass
@@ -311,6 +335,7 @@ class TrainedModel:
     config: RunConfig
     classes: list[str]
     in_features: int
+    stopped_in: str | None = None  # "epoch 3, after step 120 of 430": Ctrl-C saved mid-epoch
 
 
 def load_trained_model(path: Path) -> TrainedModel:
@@ -358,7 +383,18 @@ def load_trained_model(path: Path) -> TrainedModel:
     except StateDictError as error:
         raise StateDictError(f"{checkpoint}: {error}") from None
     model.eval()
-    return TrainedModel(model, config, classes, in_features)
+    return TrainedModel(model, config, classes, in_features, _stopped_in(metadata))
+
+
+def _stopped_in(metadata: dict[str, str]) -> str | None:
+    """Where in an epoch the weights were saved, when Ctrl-C stopped the run in one."""
+    if "epoch_in_progress" not in metadata:
+        return None
+    try:
+        where = json.loads(metadata["epoch_in_progress"])
+        return f"epoch {where['epoch']}, after step {where['step']} of {where['batches']}"
+    except (json.JSONDecodeError, KeyError, TypeError):  # only a note: the weights are fine
+        return "the middle of an epoch"
 
 
 def read_run_config(folder: Path) -> RunConfig:

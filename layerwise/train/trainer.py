@@ -6,8 +6,8 @@ from __future__ import annotations
 import math
 import sys
 import time
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass
 from typing import Any, TextIO
 
 import numpy as np
@@ -46,6 +46,42 @@ class Evaluation:
         return per_class_accuracy(self.confusion_matrix)
 
 
+@dataclass
+class EpochInProgress:
+    """Where an unfinished epoch stands: what finishing it exactly as if it had never stopped
+    needs, besides the weights, the optimizer, the schedule and the generators' states now.
+
+    The Trainer keeps one in `trainer.epoch_in_progress` from the start of an epoch until its
+    record is in the history; after Ctrl-C, which stops training between two steps, it says
+    which steps are done. `to_dict` and `from_dict` carry it through a checkpoint as JSON.
+    """
+
+    epoch: int
+    batches: int  # in the whole epoch
+    lr: float  # the first group's learning rate when the epoch started: its record's "lr"
+    shuffle_state: Mapping[str, Any]  # the shuffling generator's before the order was drawn
+    step: int = 0  # steps done
+    total_loss: float = 0.0  # sum over the steps done of the batch's mean loss times its size
+    correct: int = 0
+    seen: int = 0
+    peak_lr: float = 0.0  # the highest learning rate of the epoch so far
+    seconds: float = 0.0  # the time spent in the epoch up to the end of the last step
+
+    def add_step(self, loss: float, count: int, correct: int, seconds: float) -> None:
+        self.step += 1
+        self.total_loss += loss * count
+        self.correct += correct
+        self.seen += count
+        self.seconds = seconds
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, state: dict[str, Any]) -> EpochInProgress:
+        return cls(**state)
+
+
 class Trainer:
     """Trains a classifier: for each batch, logits = model(x), loss = loss_fn(logits, y),
     backward, optimizer step; after each epoch, validation metrics and the callbacks.
@@ -68,7 +104,10 @@ class Trainer:
     TrainingDivergedError naming the epoch and the step (and the op, under
     `layerwise.detect_anomaly()`), before the epoch reaches the history or the callbacks.
     Ctrl-C takes effect at the end of a step, or at the end of an epoch (after the callbacks)
-    when it comes during validation, so no weight is left half-updated.
+    when it comes during validation, so no weight is left half-updated. Stopped within an epoch,
+    the trainer keeps `epoch_in_progress` (the steps done, the epoch's running sums and the
+    shuffling generator's state at its start), and the next `fit` goes on with the next batch
+    of that epoch: the same order, the same sums, as if it had not stopped.
     """
 
     def __init__(self, model: Module, optimizer: Optimizer, loss_fn: Any = None,
@@ -84,7 +123,7 @@ class Trainer:
         self.history = History()
         self.epoch = 0
         self.stop_training = False
-        self._peak_lr = 0.0  # the highest learning rate of the epoch so far
+        self.epoch_in_progress: EpochInProgress | None = None
 
     def log(self, message: str) -> None:
         if self.verbose:
@@ -127,15 +166,15 @@ class Trainer:
                     break
                 for callback in self.callbacks:
                     callback.on_epoch_begin(self, epoch)
-                started = time.perf_counter()
-                record: dict[str, float] = {"epoch": epoch,
-                                            "lr": self.optimizer.param_groups[0]["lr"]}
-                record.update(self._train_epoch(loader, epoch, epochs, interrupt))
+                progress, batches = self._start_epoch(loader, epoch)
+                started = time.perf_counter() - progress.seconds  # with the time before a stop
+                record: dict[str, float] = {"epoch": epoch, "lr": progress.lr}
+                record.update(self._train_epoch(batches, progress, started, epochs, interrupt))
                 if validation_data is not None:
                     record["val_loss"], record["val_accuracy"] = self._validate(
                         validation_data, epoch)
                 record["seconds"] = time.perf_counter() - started
-                self.epoch = epoch
+                self.epoch, self.epoch_in_progress = epoch, None
                 self.history.append(record)
                 for callback in self.callbacks:
                     callback.on_epoch_end(self, epoch, record)
@@ -145,33 +184,53 @@ class Trainer:
             callback.on_train_end(self)
         return self.history
 
-    def _train_epoch(self, loader: DataLoader, epoch: int, epochs: int,
-                     interrupt: PendingInterrupt) -> dict[str, float]:
+    def _start_epoch(self, loader: DataLoader,
+                     epoch: int) -> tuple[EpochInProgress, Iterator[tuple[Tensor, Tensor]]]:
+        """The epoch's bookkeeping and its batches. A new epoch draws its order; one that Ctrl-C
+        stopped draws the same order again, from the generator's state at its start, and goes
+        on with its next batch, leaving the generator as it was."""
+        progress = self.epoch_in_progress
+        if progress is None:
+            progress = self.epoch_in_progress = EpochInProgress(
+                epoch, len(loader), self.optimizer.param_groups[0]["lr"],
+                self.rng.bit_generator.state)
+            return progress, iter(loader)
+        if (progress.epoch, progress.batches) != (epoch, len(loader)):
+            raise ValueError(f"fit: epoch {progress.epoch} stopped after step {progress.step} of "
+                             f"{progress.batches}, but this fit would train epoch {epoch} in "
+                             f"{len(loader)} batches: go on with the same data and batch_size")
+        now = self.rng.bit_generator.state
+        self.rng.bit_generator.state = progress.shuffle_state
+        batches = loader.iter_from(progress.step)
+        self.rng.bit_generator.state = now
+        return progress, batches
+
+    def _train_epoch(self, batches: Iterator[tuple[Tensor, Tensor]], progress: EpochInProgress,
+                     started: float, epochs: int, interrupt: PendingInterrupt) -> dict[str, float]:
         self.model.train()
-        self._progress = EpochProgress(epoch, epochs, len(loader), self.verbose, self.stream)
-        total_loss, correct, seen, step = 0.0, 0, 0, 0
-        self._peak_lr = 0.0
-        for step, (x, y) in enumerate(loader, 1):
-            self._peak_lr = max(self._peak_lr, *(group["lr"] for group in
-                                                 self.optimizer.param_groups))
+        epoch, step = progress.epoch, progress.step
+        self._progress = EpochProgress(epoch, epochs, progress.batches, self.verbose, self.stream,
+                                       done=progress.step)
+        for step, (x, y) in enumerate(batches, progress.step + 1):
+            progress.peak_lr = max(progress.peak_lr, *(group["lr"] for group in
+                                                       self.optimizer.param_groups))
             try:
                 value, batch_correct = self._train_step(x, y)
             except FloatingPointError as error:  # a NaN loss, or an op under detect_anomaly
                 raise self._diverged(f"{error} at epoch {epoch}, step {step}") from error
-            count = len(y.data)
-            total_loss += value * count
-            correct += batch_correct
-            seen += count
+            progress.add_step(value, len(y.data), batch_correct, time.perf_counter() - started)
             for callback in self.callbacks:
                 callback.on_batch_end(self, step, {"loss": value})
-            self._progress.update(step, total_loss / seen, correct / seen)
+            self._progress.update(step, progress.total_loss / progress.seen,
+                                  progress.correct / progress.seen)
             interrupt.deliver()
         broken = [name for name, parameter in self.model.named_parameters()
                   if not np.isfinite(parameter.data).all()]
         if broken:  # the last update overflowed; the next loss would show it, too late to save
             raise self._diverged(f"the weights {', '.join(broken)} became non-finite at epoch "
                                  f"{epoch}, step {step}")
-        return {"loss": total_loss / max(seen, 1), "accuracy": correct / max(seen, 1)}
+        seen = max(progress.seen, 1)
+        return {"loss": progress.total_loss / seen, "accuracy": progress.correct / seen}
 
     def _train_step(self, x: Tensor, y: Tensor) -> tuple[float, int]:
         """Forward, loss, backward and update on one batch; the loss and the number right.
@@ -202,7 +261,8 @@ class Trainer:
     def _diverged(self, what_and_where: str) -> TrainingDivergedError:
         """The error, naming the highest rate of the epoch so far: the one to lower (a schedule
         may have brought the current rate down to 0 by the end of the epoch)."""
-        return TrainingDivergedError(f"{what_and_where}; the learning rate ({self._peak_lr:g}) "
+        peak_lr = self.epoch_in_progress.peak_lr if self.epoch_in_progress is not None else 0.0
+        return TrainingDivergedError(f"{what_and_where}; the learning rate ({peak_lr:g}) "
                                      f"may be too high: try a smaller one")
 
     def _check_labels(self, inputs: np.ndarray, targets: np.ndarray) -> None:
