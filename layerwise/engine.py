@@ -23,29 +23,29 @@ if TYPE_CHECKING:
 
 def record(op: Op, inputs: Sequence[Any]) -> Tensor:
     """Run `op.forward` on the inputs' arrays; link the result into the graph when needed."""
+    tracking = settings.grad_enabled
     arrays: list[np.ndarray] = []
     parents: list[Tensor | None] = []
-    any_grad = False
-    reference_dtype = None
+    numbers = False
     for value in inputs:
         if isinstance(value, Tensor):
             arrays.append(value.data)
-            tracked = value.requires_grad and settings.grad_enabled
-            parents.append(value if tracked else None)
-            any_grad = any_grad or tracked
-            reference_dtype = reference_dtype or value.data.dtype
+            parents.append(value if tracking and value.requires_grad else None)
         elif isinstance(value, np.ndarray):
             arrays.append(value)
             parents.append(None)
-            reference_dtype = reference_dtype or value.dtype
         else:
             arrays.append(None)  # type: ignore[arg-type]  # filled in below
             parents.append(None)
-    for position, value in enumerate(inputs):
-        if arrays[position] is None:
-            arrays[position] = _constant_array(value, reference_dtype)
-
-    op.needs_grad = tuple(parent is not None for parent in parents)
+            numbers = True
+    if numbers:  # Python numbers and lists, converted once the arrays they meet are known
+        reference_dtype = next((array.dtype for array in arrays if array is not None), None)
+        for position, value in enumerate(inputs):
+            if arrays[position] is None:
+                arrays[position] = _constant_array(value, reference_dtype)
+    needs_grad = tuple(parent is not None for parent in parents)
+    any_grad = True in needs_grad
+    op.needs_grad = needs_grad
     try:
         out = op.forward(*arrays)
     except ValueError:
@@ -131,6 +131,9 @@ def topological_order(root: Tensor) -> list[Tensor]:
         for parent in inputs:
             if parent is not None and id(parent) not in visited:
                 visited.add(id(parent))
+                if not parent._inputs:  # a leaf is done as soon as it is reached
+                    order.append(parent)
+                    continue
                 stack.append((parent, iter(parent._inputs)))
                 break
         else:
@@ -150,6 +153,7 @@ def _run(root: Tensor, root_grad: np.ndarray, retain_graph: bool,
     # Buffers already stored as some tensor's .grad; a second tensor gets a copy, so that
     # changing one .grad in place never changes another's.
     handed_out: set[int] = {id(_base(root_grad))} if user_grad else set()
+    anomaly_detection = settings.anomaly_detection
 
     for node in reversed(topological_order(root)):
         node_grad = pending.pop(id(node), None)
@@ -166,12 +170,20 @@ def _run(root: Tensor, root_grad: np.ndarray, retain_graph: bool,
         if op.released:
             raise RuntimeError(_FREED_MESSAGE)
         input_grads = op.backward(node_grad)
-        _check_grads(op, node, input_grads)
-        for parent, input_grad in zip(node._inputs, input_grads, strict=True):
+        inputs = node._inputs
+        if not isinstance(input_grads, tuple) or len(input_grads) != len(inputs):
+            raise _not_one_gradient_per_input(op, inputs, input_grads)
+        for position, (parent, input_grad) in enumerate(zip(inputs, input_grads, strict=True)):
             if parent is None or input_grad is None:
                 continue
             if type(input_grad) is not np.ndarray:  # NumPy returns scalars for 0-d arithmetic
+                _check_shape(op, position, parent, input_grad)
                 input_grad = np.asarray(input_grad)
+            elif input_grad.shape != parent.data.shape:
+                _check_shape(op, position, parent, input_grad)
+            if anomaly_detection:
+                _check_finite(input_grad, op, "backward",
+                              [p.data for p in inputs if p is not None], position)
             if input_grad.dtype != parent.data.dtype:
                 input_grad = input_grad.astype(parent.data.dtype)
             key = id(parent)
@@ -211,25 +223,21 @@ def _store_grad(node: Tensor, grad: np.ndarray, handed_out: set[int]) -> None:
     node.grad = grad
 
 
-def _check_grads(op: Op, node: Tensor, input_grads: Any) -> None:
-    name = type(op).__name__
-    inputs = node._inputs
-    if not isinstance(input_grads, tuple) or len(input_grads) != len(inputs):
-        count = len(input_grads) if isinstance(input_grads, tuple) else type(input_grads).__name__
-        raise TypeError(
-            f"{name}.backward must return a tuple with one gradient per input ({len(inputs)}), "
-            f"got {count}")
-    for position, (parent, input_grad) in enumerate(zip(inputs, input_grads, strict=True)):
-        if parent is None or input_grad is None:
-            continue
-        if getattr(input_grad, "shape", None) != parent.data.shape:
-            got = getattr(input_grad, "shape", type(input_grad).__name__)
-            raise ValueError(
-                f"{name}.backward returned a gradient of shape {got} for input {position}, "
-                f"which has shape {parent.data.shape}")
-        if settings.anomaly_detection:
-            _check_finite(input_grad, op, "backward", [p.data for p in inputs if p is not None],
-                          position)
+def _not_one_gradient_per_input(op: Op, inputs: tuple[Tensor | None, ...],
+                                input_grads: Any) -> TypeError:
+    count = len(input_grads) if isinstance(input_grads, tuple) else type(input_grads).__name__
+    return TypeError(
+        f"{type(op).__name__}.backward must return a tuple with one gradient per input "
+        f"({len(inputs)}), got {count}")
+
+
+def _check_shape(op: Op, position: int, parent: Tensor, input_grad: Any) -> None:
+    """ValueError naming the op when the gradient for input `position` does not have its shape."""
+    if getattr(input_grad, "shape", None) != parent.data.shape:
+        got = getattr(input_grad, "shape", type(input_grad).__name__)
+        raise ValueError(
+            f"{type(op).__name__}.backward returned a gradient of shape {got} for input "
+            f"{position}, which has shape {parent.data.shape}")
 
 
 def _check_finite(array: np.ndarray, op: Op, direction: str, arrays: Sequence[Any],
