@@ -50,4 +50,3 @@ def adam_kernel() -> Callable[..., None]:
     kernel: Callable[..., None] = numba.njit(cache=True, nogil=True,
                                              error_model="numpy")(_adam_loop)
     return kernel
-
