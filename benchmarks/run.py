@@ -154,7 +154,9 @@ def alternate(candidates: dict[str, Callable[[], object]], rounds: int) -> dict[
 
 
 def reference_epoch(x: np.ndarray, y: np.ndarray, batch: int, rounds: int,
-                    with_sklearn: bool) -> dict[str, float]:
+                    with_baselines: bool) -> dict[str, float]:
+    """Median seconds of a reference epoch in each framework; with_baselines adds
+    scikit-learn and the NumPy baselines of `numpy_baselines`."""
     ours = layerwise_mlp(REFERENCE)
     our_optimizer = optim.Adam(ours.parameters(), lr=1e-3)
     rng = np.random.default_rng(0)
@@ -165,40 +167,15 @@ def reference_epoch(x: np.ndarray, y: np.ndarray, batch: int, rounds: int,
     trainer_model = layerwise_mlp(REFERENCE)
     trainer = Trainer(trainer_model, optim.Adam(trainer_model.parameters(), lr=1e-3),
                       rng=np.random.default_rng(0), verbose=False)
-    weights = [layer.weight.data for layer in ours if isinstance(layer, nn.Linear)]
-    floor_rng = np.random.default_rng(1)
-    batches = [min(batch, len(x) - start) for start in range(0, len(x), batch)]
-    activations = {size: random_activations(REFERENCE, size, floor_rng) for size in set(batches)}
-
-    def matrix_products_of_an_epoch() -> None:
-        for size in batches:
-            matrix_products(weights, activations[size])
-
-    by_hand = layerwise_mlp(REFERENCE)
-    by_hand_optimizer = optim.Adam(by_hand.parameters(), lr=1e-3)
-    by_hand_rng = np.random.default_rng(0)
-
-    updated = layerwise_mlp(REFERENCE)
-    for parameter in updated.parameters():
-        parameter.grad = floor_rng.standard_normal(parameter.shape).astype(np.float32)
-    update = optim.Adam(updated.parameters(), lr=1e-3)
-
-    def adam_updates_of_an_epoch() -> None:
-        for _ in batches:
-            update.step()
-
     candidates: dict[str, Callable[[], object]] = {
         "layerwise": lambda: layerwise_epoch(ours, our_optimizer, x, y, batch, rng),
-        "matrix products": matrix_products_of_an_epoch,
-        "adam updates": adam_updates_of_an_epoch,
-        "hand-written": lambda: hand_written_epoch(by_hand, by_hand_optimizer, x, y, batch,
-                                                   by_hand_rng),
         "layerwise Trainer": lambda: trainer.fit(x, y, epochs=trainer.epoch + 1,
                                                  batch_size=batch),
         "pytorch": lambda: torch_epoch(theirs, their_optimizer, x_torch, y_torch, batch,
                                        generator),
     }
-    if with_sklearn:
+    if with_baselines:
+        candidates.update(numpy_baselines(x, y, batch))
         classifier = sklearn_classifier(batch)
         classes = np.arange(10)
 
@@ -209,6 +186,40 @@ def reference_epoch(x: np.ndarray, y: np.ndarray, batch: int, rounds: int,
 
         candidates["scikit-learn"] = sklearn_epoch
     return alternate(candidates, rounds)
+
+
+def numpy_baselines(x: np.ndarray, y: np.ndarray,
+                    batch: int) -> dict[str, Callable[[], object]]:
+    """Parts of a reference epoch, each alone: its matrix products, its Adam updates, and the
+    whole epoch written by hand in NumPy."""
+    batches = [min(batch, len(x) - start) for start in range(0, len(x), batch)]
+    floor_rng = np.random.default_rng(1)
+    weights = [layer.weight.data for layer in layerwise_mlp(REFERENCE)
+               if isinstance(layer, nn.Linear)]
+    activations = {size: random_activations(REFERENCE, size, floor_rng) for size in set(batches)}
+
+    def matrix_products_of_an_epoch() -> None:
+        for size in batches:
+            matrix_products(weights, activations[size])
+
+    updated = layerwise_mlp(REFERENCE)
+    for parameter in updated.parameters():
+        parameter.grad = floor_rng.standard_normal(parameter.shape).astype(np.float32)
+    update = optim.Adam(updated.parameters(), lr=1e-3)
+
+    def adam_updates_of_an_epoch() -> None:
+        for _ in batches:
+            update.step()
+
+    by_hand = layerwise_mlp(REFERENCE)
+    by_hand_optimizer = optim.Adam(by_hand.parameters(), lr=1e-3)
+    by_hand_rng = np.random.default_rng(0)
+    return {
+        "matrix products": matrix_products_of_an_epoch,
+        "adam updates": adam_updates_of_an_epoch,
+        "hand-written": lambda: hand_written_epoch(by_hand, by_hand_optimizer, x, y, batch,
+                                                   by_hand_rng),
+    }
 
 
 def matrix_products(weights: list[np.ndarray], activations: list[np.ndarray]) -> None:
@@ -416,7 +427,7 @@ def main() -> None:
         print(f"{name}: {rows[-1][1]} = {rows[-1][2]} (target {target})", flush=True)
 
     for batch in ((128,) if arguments.quick else (128, 32, 512)):
-        timed = reference_epoch(x, y, batch, rounds, with_sklearn=batch == 128)
+        timed = reference_epoch(x, y, batch, rounds, with_baselines=batch == 128)
         if batch == 128:
             reference = timed
         target = "<= 0.50x" if batch == 128 else "-"

@@ -124,6 +124,10 @@ def run_config(**changes: object) -> RunConfig:
     return RunConfig(**values)  # type: ignore[arg-type]
 
 
+def timeless_history(run: Run) -> list[dict[str, float]]:
+    return [{k: v for k, v in r.items() if k != "seconds"} for r in run.trainer.history.records]
+
+
 def test_a_resumed_run_is_bitwise_identical_to_an_uninterrupted_one(tmp_path: Path) -> None:
     straight = Run(run_config(), tmp_path / "straight", verbose=False)
     straight.train()
@@ -140,10 +144,7 @@ def test_a_resumed_run_is_bitwise_identical_to_an_uninterrupted_one(tmp_path: Pa
     for name, value in straight.model.state_dict().items():
         np.testing.assert_array_equal(second.model.state_dict()[name], value, err_msg=name)
 
-    def without_time(run: Run) -> list[dict[str, float]]:
-        return [{k: v for k, v in r.items() if k != "seconds"} for r in run.trainer.history.records]
-
-    assert without_time(second) == without_time(straight)
+    assert timeless_history(second) == timeless_history(straight)
 
 
 def fit_to(run: Run, epochs: int) -> None:
@@ -152,10 +153,6 @@ def fit_to(run: Run, epochs: int) -> None:
     splits = run.splits
     run.trainer.fit(splits.train_x, splits.train_y, epochs=epochs,
                     batch_size=run.config.batch_size, validation_data=(splits.val_x, splits.val_y))
-
-
-def timeless_history(run: Run) -> list[dict[str, float]]:
-    return [{k: v for k, v in r.items() if k != "seconds"} for r in run.trainer.history.records]
 
 
 @pytest.mark.parametrize("schedule", SCHEDULES)
