@@ -17,6 +17,32 @@ from numpy.typing import DTypeLike
 
 from layerwise import ops, settings
 from layerwise.ops.loss import check_class_labels
+
+# The layers over feature maps (convolution, pooling, batch norm), exported as F.conv2d ...
+from layerwise.spatial import (
+    adaptive_avg_pool2d as adaptive_avg_pool2d,
+)
+from layerwise.spatial import (
+    avg_pool2d as avg_pool2d,
+)
+from layerwise.spatial import (
+    batch_norm as batch_norm,
+)
+from layerwise.spatial import (
+    conv1d as conv1d,
+)
+from layerwise.spatial import (
+    conv2d as conv2d,
+)
+from layerwise.spatial import (
+    conv_transpose2d as conv_transpose2d,
+)
+from layerwise.spatial import (
+    dropout2d as dropout2d,
+)
+from layerwise.spatial import (
+    max_pool2d as max_pool2d,
+)
 from layerwise.tensor import Tensor, as_array, tensor
 
 TensorLike = Tensor | np.ndarray | float | int
@@ -322,3 +348,4 @@ def _broadcasts_to(shape: tuple[int, ...], target: tuple[int, ...]) -> bool:
         return np.broadcast_shapes(shape, target) == target
     except ValueError:
         return False
+

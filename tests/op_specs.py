@@ -12,7 +12,7 @@ import numpy as np
 import torch
 import torch.nn.functional as TF
 
-from layerwise.check.cases import POS_WEIGHT
+from layerwise.check.cases import POS_WEIGHT, RUNNING_MEAN, RUNNING_VAR
 
 T = torch.tensor
 
@@ -95,6 +95,44 @@ TORCH_TWINS: dict[str, Callable[..., Any]] = {
     "LogSoftmax-last-axis": lambda a: torch.log_softmax(a, -1),
     "LogSoftmax-batch-1": lambda a: torch.log_softmax(a, -1),
     "Dropout-p-0.3": lambda a: a * T(dropout_mask((4, 5), 0.3, 7)),
+    # --- convolution ---
+    "Conv2d-3x3-pad-1": lambda x, w, b: TF.conv2d(x, w, b, padding=1),
+    "Conv2d-stride-2-no-bias": lambda x, w: TF.conv2d(x, w, stride=2),
+    "Conv2d-dilation-groups":
+        lambda x, w, b: TF.conv2d(x, w, b, padding=(1, 0), dilation=(2, 1), groups=2),
+    "Conv2d-same-even-kernel": lambda x, w: TF.conv2d(x, w, padding="same"),
+    "Conv2d-depthwise": lambda x, w, b: TF.conv2d(x, w, b, padding=1, groups=3),
+    "Conv2d-unbatched": TF.conv2d,
+    "Conv1d-stride-pad": lambda x, w, b: TF.conv1d(x, w, b, stride=2, padding=1),
+    "Conv1d-same-dilation-groups":
+        lambda x, w: TF.conv1d(x, w, padding="same", dilation=2, groups=2),
+    "ConvTranspose2d-stride-2-output-padding":
+        lambda x, w, b: TF.conv_transpose2d(x, w, b, stride=2, padding=1, output_padding=1),
+    "ConvTranspose2d-groups-dilation":
+        lambda x, w: TF.conv_transpose2d(x, w, stride=(1, 2), groups=2, dilation=(2, 1)),
+    # --- pooling ---
+    "MaxPool2d-2x2": lambda x: TF.max_pool2d(x, 2),
+    "MaxPool2d-3x3-stride-2-pad-1": lambda x: TF.max_pool2d(x, 3, stride=2, padding=1),
+    "MaxPool2d-ceil-mode-dilation":
+        lambda x: TF.max_pool2d(x, 2, stride=2, dilation=2, ceil_mode=True),
+    "MaxPool2d-unbatched-overlapping": lambda x: TF.max_pool2d(x, (2, 3), stride=1),
+    "AvgPool2d-2x2": lambda x: TF.avg_pool2d(x, 2),
+    "AvgPool2d-pad-ceil-mode":
+        lambda x: TF.avg_pool2d(x, 3, stride=2, padding=1, ceil_mode=True),
+    "AvgPool2d-exclude-pad":
+        lambda x: TF.avg_pool2d(x, 3, stride=2, padding=1, count_include_pad=False),
+    "AvgPool2d-divisor-override": lambda x: TF.avg_pool2d(x, 2, stride=1, divisor_override=3),
+    "AdaptiveAvgPool2d-global": lambda x: TF.adaptive_avg_pool2d(x, 1),
+    "AdaptiveAvgPool2d-uneven": lambda x: TF.adaptive_avg_pool2d(x, (3, 2)),
+    "AdaptiveAvgPool2d-keep-width": lambda x: TF.adaptive_avg_pool2d(x, (4, None)),
+    # --- normalization ---
+    "BatchNorm-train-2d": lambda x, g, b: TF.batch_norm(
+        x, T(RUNNING_MEAN), T(RUNNING_VAR), g, b, training=True),
+    "BatchNorm-train-1d": lambda x, g, b: TF.batch_norm(x, None, None, g, b, training=True,
+                                                         eps=1e-3),
+    "BatchNorm-train-no-affine-3d": lambda x: TF.batch_norm(x, None, None, training=True),
+    "BatchNorm-eval": lambda x, g, b: TF.batch_norm(x, T(RUNNING_MEAN), T(RUNNING_VAR), g, b),
+    "Dropout2d-p-0.4": lambda a: a * T(dropout_mask((3, 4, 1, 1), 0.4, 7)),
     # --- losses ---
     "MSE-mean": TF.mse_loss,
     "MSE-sum": lambda a, b: TF.mse_loss(a, b, reduction="sum"),

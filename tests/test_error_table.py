@@ -40,6 +40,7 @@ from layerwise.train import Trainer
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "errors.md"
 LOGITS = np.zeros((4, 10))
+z = np.float32
 
 
 @dataclass
@@ -239,6 +240,41 @@ SHAPES: dict[str, Trigger] = {
     "item-of-many": lambda _: lw.tensor(np.ones(3)).item(),
     "truth-of-many": lambda _: bool(lw.tensor(np.ones(3))),
     "init-fans": lambda _: nn.init.xavier_uniform(np.zeros(3)),
+}
+
+SPATIAL: dict[str, Trigger] = {
+    "conv-flat-input": lambda _: nn.Conv2d(1, 32, 3)(np.zeros((64, 784), z)),
+    "conv-channels": lambda _: nn.Conv2d(3, 8, 3)(np.zeros((2, 1, 28, 28), z)),
+    "conv-kernel-size": lambda _: nn.Conv2d(1, 4, 5)(np.zeros((1, 1, 3, 3), z)),
+    "conv-stride": lambda _: nn.Conv2d(1, 4, 3, stride=0),
+    "conv-dilation": lambda _: nn.Conv2d(1, 4, 3, dilation=(1, 0)),
+    "conv-groups": lambda _: nn.Conv2d(4, 6, 3, groups=4),
+    "conv-same-stride": lambda _: nn.Conv2d(1, 4, 3, stride=2, padding="same"),
+    "conv-padding-mode": lambda _: nn.Conv2d(1, 4, 3, padding_mode="reflect"),
+    "conv-padding-word": lambda _: nn.Conv2d(1, 4, 3, padding="full"),
+    "conv-integer-input": lambda _: nn.Conv2d(1, 4, 3)(np.zeros((1, 1, 5, 5), np.uint8)),
+    "conv-function-channels": lambda _: F.conv2d(np.ones((1, 3, 5, 5)), np.ones((4, 2, 3, 3))),
+    "conv-function-bias": lambda _: F.conv2d(np.ones((1, 2, 5, 5)), np.ones((4, 2, 3, 3)),
+                                             np.ones(5)),
+    "conv-function-groups": lambda _: F.conv2d(np.ones((1, 4, 5, 5)), np.ones((3, 2, 3, 3)),
+                                               groups=2),
+    "conv1d-input": lambda _: nn.Conv1d(2, 4, 3)(np.zeros((2, 2, 3, 3), z)),
+    "conv-transpose-output-padding": lambda _: nn.ConvTranspose2d(1, 1, 3, stride=2,
+                                                                  output_padding=2),
+    "conv-transpose-output-size": lambda _: nn.ConvTranspose2d(1, 1, 1, padding=2)(
+        np.zeros((1, 1, 2, 2), z)),
+    "pool-window-size": lambda _: nn.MaxPool2d(3)(np.zeros((1, 1, 2, 2), z)),
+    "pool-padding": lambda _: nn.MaxPool2d(2, padding=2),
+    "pool-input": lambda _: nn.AvgPool2d(2)(np.zeros((4, 4), z)),
+    "pool-kernel": lambda _: F.max_pool2d(np.zeros((1, 1, 4, 4)), 0),
+    "adaptive-output-size": lambda _: nn.AdaptiveAvgPool2d(0),
+    "batchnorm-one-value": lambda _: nn.BatchNorm1d(3)(np.zeros((1, 3), z)),
+    "batchnorm-channels": lambda _: nn.BatchNorm2d(3)(np.zeros((2, 4, 5, 5), z)),
+    "batchnorm-input": lambda _: nn.BatchNorm2d(3)(np.zeros((2, 3), z)),
+    "batchnorm-momentum": lambda _: nn.BatchNorm2d(3, momentum=2),
+    "batchnorm-function-eval": lambda _: F.batch_norm(np.zeros((2, 3)), None, None),
+    "dropout2d-p": lambda _: nn.Dropout2d(1.5),
+    "dropout2d-input": lambda _: F.dropout2d(np.zeros(3)),
 }
 
 LABELS: dict[str, Trigger] = {
@@ -520,8 +556,8 @@ CLI: dict[str, Trigger] = {
     "cli-debug": lambda box: cli("--debug", "evaluate", box.folder / "model.safetensors"),
 }
 
-TRIGGERS: dict[str, Trigger] = {**SHAPES, **LABELS, **DTYPES, **HYPERPARAMETERS, **AUTOGRAD,
-                                **DATA_FILES, **CHECKPOINTS, **CLI}
+TRIGGERS: dict[str, Trigger] = {**SHAPES, **SPATIAL, **LABELS, **DTYPES, **HYPERPARAMETERS,
+                                **AUTOGRAD, **DATA_FILES, **CHECKPOINTS, **CLI}
 
 # Rows whose message belongs to a file owned by someone else and is not there yet.
 PLANNED = {

@@ -64,6 +64,9 @@ def probabilities(rng: np.random.Generator, *shape: int) -> np.ndarray:
 LABELS = np.array([2, 0, 1, 2, 1])
 LABELS_IGNORED = np.array([2, -100, 1, 2, 0])
 POS_WEIGHT = np.array([0.5, 2.0, 3.0])
+RUNNING_MEAN = np.array([0.3, -0.2, 1.1])
+RUNNING_VAR = np.array([0.8, 1.5, 0.4])
+
 
 CASES: list[OpCase] = [
     # --- element-wise arithmetic ---
@@ -208,6 +211,63 @@ CASES: list[OpCase] = [
            F.log_softmax),
     OpCase(ops.Dropout, "p-0.3", normal(4, 5),
            lambda a: F.dropout(a, 0.3, rng=np.random.default_rng(7))),
+    # --- convolution ---
+    OpCase(ops.Conv2d, "3x3-pad-1", shapes((2, 3, 6, 5), (4, 3, 3, 3), (4,)),
+           lambda x, w, b: F.conv2d(x, w, b, padding=1)),
+    OpCase(ops.Conv2d, "stride-2-no-bias", shapes((2, 2, 7, 6), (3, 2, 3, 2)),
+           lambda x, w: F.conv2d(x, w, stride=2)),
+    OpCase(ops.Conv2d, "dilation-groups", shapes((1, 4, 7, 7), (6, 2, 2, 3), (6,)),
+           lambda x, w, b: F.conv2d(x, w, b, padding=(1, 0), dilation=(2, 1), groups=2)),
+    OpCase(ops.Conv2d, "same-even-kernel", shapes((2, 2, 5, 6), (3, 2, 2, 3)),
+           lambda x, w: F.conv2d(x, w, padding="same")),
+    OpCase(ops.Conv2d, "depthwise", shapes((2, 3, 5, 5), (3, 1, 3, 3), (3,)),
+           lambda x, w, b: F.conv2d(x, w, b, padding=1, groups=3)),
+    OpCase(ops.Conv2d, "unbatched", shapes((2, 5, 4), (3, 2, 3, 3), (3,)),
+           F.conv2d),
+    OpCase(ops.Conv1d, "stride-pad", shapes((2, 3, 9), (4, 3, 3), (4,)),
+           lambda x, w, b: F.conv1d(x, w, b, stride=2, padding=1)),
+    OpCase(ops.Conv1d, "same-dilation-groups", shapes((2, 4, 8), (4, 2, 3)),
+           lambda x, w: F.conv1d(x, w, padding="same", dilation=2, groups=2)),
+    OpCase(ops.ConvTranspose2d, "stride-2-output-padding",
+           shapes((2, 3, 4, 3), (3, 2, 3, 3), (2,)),
+           lambda x, w, b: F.conv_transpose2d(x, w, b, stride=2, padding=1, output_padding=1)),
+    OpCase(ops.ConvTranspose2d, "groups-dilation", shapes((1, 4, 3, 4), (4, 1, 2, 3)),
+           lambda x, w: F.conv_transpose2d(x, w, stride=(1, 2), groups=2, dilation=(2, 1))),
+    # --- pooling ---
+    OpCase(ops.MaxPool2d, "2x2", normal(2, 3, 6, 6),
+           lambda x: F.max_pool2d(x, 2)),
+    OpCase(ops.MaxPool2d, "3x3-stride-2-pad-1", normal(2, 2, 7, 6),
+           lambda x: F.max_pool2d(x, 3, stride=2, padding=1)),
+    OpCase(ops.MaxPool2d, "ceil-mode-dilation", normal(1, 2, 7, 8),
+           lambda x: F.max_pool2d(x, 2, stride=2, dilation=2, ceil_mode=True)),
+    OpCase(ops.MaxPool2d, "unbatched-overlapping", normal(2, 5, 4),
+           lambda x: F.max_pool2d(x, (2, 3), stride=1)),
+    OpCase(ops.AvgPool2d, "2x2", normal(2, 3, 6, 6),
+           lambda x: F.avg_pool2d(x, 2)),
+    OpCase(ops.AvgPool2d, "pad-ceil-mode", normal(2, 2, 7, 6),
+           lambda x: F.avg_pool2d(x, 3, stride=2, padding=1, ceil_mode=True)),
+    OpCase(ops.AvgPool2d, "exclude-pad", normal(1, 2, 5, 6),
+           lambda x: F.avg_pool2d(x, 3, stride=2, padding=1, count_include_pad=False)),
+    OpCase(ops.AvgPool2d, "divisor-override", normal(1, 2, 4, 5),
+           lambda x: F.avg_pool2d(x, 2, stride=1, divisor_override=3)),
+    OpCase(ops.AdaptiveAvgPool2d, "global", normal(2, 3, 5, 4),
+           lambda x: F.adaptive_avg_pool2d(x, 1)),
+    OpCase(ops.AdaptiveAvgPool2d, "uneven", normal(2, 3, 7, 5),
+           lambda x: F.adaptive_avg_pool2d(x, (3, 2))),
+    OpCase(ops.AdaptiveAvgPool2d, "keep-width", normal(1, 2, 6, 3),
+           lambda x: F.adaptive_avg_pool2d(x, (4, None))),
+    # --- normalization ---
+    OpCase(ops.BatchNorm, "train-2d", shapes((4, 3, 3, 2), (3,), (3,)),
+           lambda x, g, b: F.batch_norm(x, RUNNING_MEAN.copy(), RUNNING_VAR.copy(), g, b,
+                                        training=True)),
+    OpCase(ops.BatchNorm, "train-1d", shapes((5, 3), (3,), (3,)),
+           lambda x, g, b: F.batch_norm(x, None, None, g, b, training=True, eps=1e-3)),
+    OpCase(ops.BatchNorm, "train-no-affine-3d", normal(3, 3, 4),
+           lambda x: F.batch_norm(x, None, None, training=True)),
+    OpCase(ops.BatchNorm, "eval", shapes((3, 3, 2, 2), (3,), (3,)),
+           lambda x, g, b: F.batch_norm(x, RUNNING_MEAN, RUNNING_VAR, g, b)),
+    OpCase(ops.Dropout2d, "p-0.4", normal(3, 4, 2, 2),
+           lambda a: F.dropout2d(a, 0.4, rng=np.random.default_rng(7))),
     # --- losses ---
     OpCase(ops.MSE, "mean", shapes((4, 3), (4, 3)),
            F.mse_loss),

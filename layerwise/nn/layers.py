@@ -1,4 +1,5 @@
-"""Layers that own parameters or hold state: Linear, Dropout, Flatten, Identity, Sequential."""
+"""Layers that own parameters or hold state: Linear, Standardize, Dropout, Dropout2d, Flatten,
+Identity, Sequential."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from layerwise.settings import get_default_dtype
 from layerwise.tensor import Tensor
 
 
-def _positive_int(value: Any, name: str, layer: str) -> int:
+def positive_int(value: Any, name: str, layer: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
         raise ValueError(f"{layer}: {name} must be a positive integer, got {value!r}")
     return int(value)
@@ -43,8 +44,8 @@ class Linear(Module):
     def __init__(self, in_features: int, out_features: int, bias: bool = True,
                  dtype: DTypeLike | None = None, rng: np.random.Generator | None = None) -> None:
         super().__init__()
-        self.in_features = _positive_int(in_features, "in_features", "Linear")
-        self.out_features = _positive_int(out_features, "out_features", "Linear")
+        self.in_features = positive_int(in_features, "in_features", "Linear")
+        self.out_features = positive_int(out_features, "out_features", "Linear")
         dtype = np.dtype(dtype) if dtype is not None else get_default_dtype()
         if dtype.kind != "f":
             raise TypeError(f"Linear: dtype must be a floating-point dtype, got {dtype}")
@@ -66,28 +67,31 @@ class Linear(Module):
             raise ValueError(
                 f"{self.label} expected input (N, {self.in_features}), got {data.shape}")
         if data.dtype != self.weight.data.dtype:
-            x = self._converted(x, data)
+            x = converted_input(self.label, x, data, self.weight.data.dtype)
         if self.bias is None:
             return F.linear(x, self.weight)
         return F.linear(x, self.weight, self.bias)
 
-    def _converted(self, x: Any, data: np.ndarray) -> Any:
-        dtype = self.weight.data.dtype
-        if data.dtype.kind not in "fiub":
-            raise TypeError(f"{self.label} expected numeric input, got dtype {data.dtype}")
-        if isinstance(x, Tensor) and x.requires_grad:
-            raise TypeError(
-                f"{self.label} has {dtype} weights but got {data.dtype} input that requires "
-                f"grad; create the layer with dtype={data.dtype} or convert the input")
-        if data.dtype.kind != "f":
-            raise TypeError(
-                f"{self.label} expected floating-point input, got {data.dtype}; convert it "
-                f"first (e.g. images.astype(np.float32) / 255)")
-        return data.astype(dtype)
-
     def extra_repr(self) -> str:
         return (f"in_features={self.in_features}, out_features={self.out_features}, "
                 f"bias={self.bias is not None}")
+
+
+def converted_input(label: str, x: Any, data: np.ndarray, dtype: np.dtype) -> Any:
+    """Input of another dtype than the layer's weights, converted to it when that loses no
+    gradient: float64 NumPy arrays for float32 weights are the common case. Integer input,
+    and input that requires grad, are errors that say what to do."""
+    if data.dtype.kind not in "fiub":
+        raise TypeError(f"{label} expected numeric input, got dtype {data.dtype}")
+    if isinstance(x, Tensor) and x.requires_grad:
+        raise TypeError(
+            f"{label} has {dtype} weights but got {data.dtype} input that requires "
+            f"grad; create the layer with dtype={data.dtype} or convert the input")
+    if data.dtype.kind != "f":
+        raise TypeError(
+            f"{label} expected floating-point input, got {data.dtype}; convert it "
+            f"first (e.g. images.astype(np.float32) / 255)")
+    return data.astype(dtype)
 
 
 class Standardize(Module):
@@ -148,7 +152,7 @@ class Dropout(Module):
         is_number = isinstance(p, int | float | np.integer | np.floating) \
             and not isinstance(p, bool)
         if not is_number or not 0.0 <= p <= 1.0:
-            raise ValueError(f"Dropout: p must be a probability in [0, 1], got {p!r}")
+            raise ValueError(f"{type(self).__name__}: p must be a probability in [0, 1], got {p!r}")
         self.p = p
         self.rng = rng
 
@@ -157,6 +161,18 @@ class Dropout(Module):
 
     def extra_repr(self) -> str:
         return f"p={self.p}"
+
+
+class Dropout2d(Dropout):
+    """Zero whole channels (feature maps) with probability p and scale the rest by 1 / (1 - p)
+    in training mode; pass values through in eval mode (see ops.Dropout2d).
+
+    Args: as Dropout's.
+    Shape: (N, C, H, W) or (N, C, L) -> the same.
+    """
+
+    def forward(self, x: Any) -> Tensor:
+        return F.dropout2d(x, self.p, training=self.training, rng=self.rng)
 
 
 class Flatten(Module):

@@ -165,9 +165,18 @@ class Module:
 
     # --- state ----------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, np.ndarray]:
-        """Name -> a copy of every parameter's and buffer's array, in registration order."""
-        state = {name: parameter.data.copy() for name, parameter in self.named_parameters()}
-        state.update((name, np.array(buffer)) for name, buffer in self.named_buffers())
+        """Name -> a copy of every parameter's and buffer's array: module by module, each
+        one's parameters and then its buffers, in registration order (PyTorch's order)."""
+        state: dict[str, np.ndarray] = {}
+        seen: set[int] = set()
+        for module_name, module in self.named_modules():
+            prefix = f"{module_name}." if module_name else ""
+            for name, parameter in module._parameters.items():
+                if parameter is not None and id(parameter) not in seen:
+                    seen.add(id(parameter))
+                    state[prefix + name] = parameter.data.copy()
+            for name, buffer in module._buffers.items():
+                state[prefix + name] = np.array(buffer)
         return state
 
     def load_state_dict(self, state: Mapping[str, Any], strict: bool = True) -> IncompatibleKeys:
@@ -234,7 +243,7 @@ class Module:
         """Print and return a table of every layer, its output shape and parameter count.
 
         Runs one forward pass on zeros of `input_shape` (batch axis included) without
-        recording a graph.
+        recording a graph, in evaluation mode (the model's state does not change).
         """
         table = summarize(self, input_shape, dtype)
         print(table)

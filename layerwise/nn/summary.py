@@ -30,12 +30,18 @@ def summarize(model: Module, input_shape: tuple[int, ...], dtype: Any = None) ->
 
     for name, module in watched:
         object.__setattr__(module, "forward", recording(name, module, module.forward))
+    # In evaluation mode, so that the pass changes nothing: no running statistics move, and
+    # no dropout mask takes numbers from a generator.
+    modes = [(module, module.training) for module in model.modules()]
+    model.eval()
     try:
         with no_grad():
             model(Tensor(np.zeros(input_shape, dtype=dtype or get_default_dtype())))
     finally:
         for _, module in watched:
             object.__delattr__(module, "forward")
+        for module, training in modes:
+            object.__setattr__(module, "training", training)
 
     total = sum(p.size for p in model.parameters())
     trainable = sum(p.size for p in model.parameters() if p.requires_grad)

@@ -16,6 +16,7 @@ from layerwise.ops.activation import (
     Tanh,
 )
 from layerwise.ops.base import Op, unbroadcast
+from layerwise.ops.conv import Conv1d, Conv2d, ConvTranspose2d
 from layerwise.ops.elementwise import (
     Abs,
     Add,
@@ -39,8 +40,10 @@ from layerwise.ops.loss import (
     BinaryCrossEntropyWithLogits,
     SoftmaxCrossEntropy,
 )
+from layerwise.ops.normalization import BatchNorm
+from layerwise.ops.pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 from layerwise.ops.reduction import Max, Mean, Min, Sum
-from layerwise.ops.regularization import Dropout
+from layerwise.ops.regularization import Dropout, Dropout2d
 from layerwise.ops.shape import Concatenate, GetItem, Reshape, Stack, Transpose
 
 ALL_OPS: tuple[type[Op], ...] = (
@@ -50,6 +53,8 @@ ALL_OPS: tuple[type[Op], ...] = (
     Reshape, Transpose, GetItem, Concatenate, Stack,
     ReLU, LeakyReLU, ELU, GELU, Sigmoid, Tanh, Softplus, Softmax, LogSoftmax,
     Dropout,
+    Conv2d, Conv1d, ConvTranspose2d, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, BatchNorm,
+    Dropout2d,
     MSE, SoftmaxCrossEntropy, BinaryCrossEntropy, BinaryCrossEntropyWithLogits,
 )
 

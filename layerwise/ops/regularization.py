@@ -27,14 +27,38 @@ class Dropout(Op):
         self.rng = rng
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        rng = self.rng if self.rng is not None else default_generator()
-        dtype = x.dtype if x.dtype.kind == "f" and x.dtype.itemsize >= 4 else np.dtype(np.float64)
-        if self.p == 1.0:
-            self.scaled_mask = np.zeros(x.shape, dtype=x.dtype)
-        else:
-            keep = rng.random(x.shape, dtype=dtype) >= self.p
-            self.scaled_mask = keep * x.dtype.type(1.0 / (1.0 - self.p))
+        self.scaled_mask = self.draw_mask(x.shape, x.dtype)
         return x * self.scaled_mask
+
+    def draw_mask(self, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+        """keep / (1 - p) of `shape`, keep drawn from the generator (in float32 for float32
+        input, else float64)."""
+        rng = self.rng if self.rng is not None else default_generator()
+        if self.p == 1.0:
+            return np.zeros(shape, dtype=dtype)
+        draw_dtype = dtype if dtype.kind == "f" and dtype.itemsize >= 4 else np.dtype(np.float64)
+        keep = rng.random(shape, dtype=draw_dtype) >= self.p
+        return keep * dtype.type(1.0 / (1.0 - self.p))
 
     def backward(self, grad_y: np.ndarray) -> tuple[np.ndarray]:
         return (grad_y * self.scaled_mask,)
+
+
+class Dropout2d(Dropout):
+    """y = x * m / (1 - p) with one draw m_nc ~ Bernoulli(1 - p) per sample and channel: whole
+    feature maps are dropped. Neighbouring pixels of a map are strongly correlated, so dropping
+    single values regularizes a convolutional layer little; dropping maps does.
+
+    Shape: x (N, C, *) -> the same; the mask is (N, C, 1, ...). (PyTorch reads a 3-D input as
+        (N, C, L) as well.)
+    Backward: grad_x = grad_y * m / (1 - p), with the same mask.
+
+    Args: as Dropout's.
+    """
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        if x.ndim < 2:
+            raise ValueError(f"dropout2d expects input (N, C, H, W) or (N, C, L); got shape "
+                             f"{x.shape}")
+        self.scaled_mask = self.draw_mask(x.shape[:2] + (1,) * (x.ndim - 2), x.dtype)
+        return x * self.scaled_mask
