@@ -5,7 +5,7 @@ Every op is an object with a `forward` that computes its output and keeps what i
 them into reverse-mode differentiation of any feed-forward computation.
 """
 
-from layerwise import functional, nn, ops, optim
+from layerwise import functional, memory, nn, ops, optim
 from layerwise.check import GradcheckError, detect_anomaly, gradcheck, jacobian, numerical_grad
 from layerwise.checkpoint import CheckpointError, load, load_metadata, save
 from layerwise.creation import arange, full, ones, ones_like, rand, randn, zeros, zeros_like
@@ -40,6 +40,9 @@ from layerwise.settings import (
 from layerwise.tensor import Tensor, tensor
 
 __version__ = "0.1.0"
+
+if memory.wanted():
+    memory.keep_freed_memory()
 
 __all__ = [
     "CheckpointError",

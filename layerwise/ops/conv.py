@@ -24,14 +24,13 @@ from layerwise.ops.windows import (
     col2im,
     im2col,
     output_length,
-    pad,
     pair,
     same_padding,
     single,
     symmetric,
     to_nchw,
     to_nhwc,
-    unpad,
+    top_left,
 )
 
 
@@ -70,36 +69,46 @@ class Conv2d(Op):
         padding = resolve_padding(self.padding_option, kernel, self.dilation)
         out_size = conv_output_size(self.label, x.shape[2:4], kernel, self.stride, padding,
                                     self.dilation)
-        padded = pad(to_nhwc(x), padding)
-        self.padded_shape, self.padding, self.input_size = padded.shape, padding, x.shape[2:4]
-        self.out_size, self.has_bias = out_size, b is not None
-        cols = im2col(padded, kernel, self.stride, self.dilation, out_size)
-        self.cols = by_group(cols, self.groups, kernel[0] * kernel[1])  # (G, P, k_h k_w C_g)
+        x_nhwc = to_nhwc(x)
+        self.input_shape, self.corner = x_nhwc.shape, top_left(padding)
+        self.out_size, self.has_bias, self.weight_shape = out_size, b is not None, W.shape
+        kk = kernel[0] * kernel[1]
+        # With one group, the bias is the weight of a constant input 1 (a column of ones in
+        # X_col): the matrix product adds it, and grad_W's last column is grad_b.
+        self.bias_folded = b is not None and self.groups == 1
+        cols = im2col(x_nhwc, kernel, self.stride, self.dilation, self.corner, out_size,
+                      ones_column=self.bias_folded)
         self.weight_rows = weight_rows(W, self.groups)  # (G, C_out / G, k_h k_w C_g)
-        self.weight_shape = W.shape
-        y = from_groups(np.matmul(self.cols, self.weight_rows.transpose(0, 2, 1)))
-        if b is not None:
+        if self.bias_folded:
+            assert b is not None
+            self.weight_rows = np.concatenate([self.weight_rows[0], b[:, np.newaxis]],
+                                              axis=1)[np.newaxis]
+        self.cols = by_group(cols, self.groups, kk)  # (G, P, k_h k_w C_g (+ 1))
+        y = from_groups(group_matmul(self.cols, self.weight_rows.transpose(0, 2, 1)))
+        if b is not None and not self.bias_folded:
             y += b
         return to_nchw(y.reshape(x.shape[0], *out_size, W.shape[0]))
 
     def backward(self, grad_y: np.ndarray) -> tuple[np.ndarray | None, ...]:
         delta = by_group(to_nhwc(grad_y).reshape(-1, grad_y.shape[1]), self.groups)
-        grad_x = grad_W = None
+        kernel = self.weight_shape[2:4]
+        width = kernel[0] * kernel[1] * self.weight_shape[1]  # of a window row, without the 1
+        grad_x = grad_W = grad_b = None
         if self.wants_grad(0):
-            n, c = self.padded_shape[0], self.padded_shape[3]
-            kernel = self.weight_shape[2:4]
-            grad_cols = from_groups(np.matmul(delta, self.weight_rows),
+            grad_cols = from_groups(group_matmul(delta, self.weight_rows[:, :, :width]),
                                     kernel[0] * kernel[1])
-            grad_padded = col2im(grad_cols.reshape(n, *self.out_size, *kernel, c),
-                                 self.padded_shape, self.stride, self.dilation)
-            grad_x = to_nchw(unpad(grad_padded, self.padding, self.input_size))
-        if self.wants_grad(1):
-            grad_W = weight_from_rows(np.matmul(delta.transpose(0, 2, 1), self.cols),
-                                      self.weight_shape)
-        if not self.has_bias:
-            return grad_x, grad_W
-        grad_b = grad_y.sum(axis=(0, 2, 3)) if self.wants_grad(2) else None
-        return grad_x, grad_W, grad_b
+            grad_x = to_nchw(col2im(grad_cols, self.out_size, kernel, self.input_shape,
+                                    self.stride, self.dilation, self.corner))
+        want_b = self.has_bias and self.wants_grad(2)
+        if self.wants_grad(1) or (want_b and self.bias_folded):
+            grad_rows = group_matmul(delta.transpose(0, 2, 1), self.cols)
+            if self.wants_grad(1):
+                grad_W = weight_from_rows(grad_rows[:, :, :width], self.weight_shape)
+            if want_b and self.bias_folded:
+                grad_b = grad_rows[0, :, width].copy()
+        if want_b and not self.bias_folded:
+            grad_b = grad_y.sum(axis=(0, 2, 3))
+        return (grad_x, grad_W, grad_b) if self.has_bias else (grad_x, grad_W)
 
 
 class Conv1d(Op):
@@ -177,44 +186,40 @@ class ConvTranspose2d(Op):
         check_conv_shapes(self.label, x.shape, W.shape, b, self.groups, transposed=True)
         kernel: Pair = W.shape[2:4]
         n, _, *size = x.shape
-        full = [(size[axis] - 1) * self.stride[axis] + self.dilation[axis] * (kernel[axis] - 1)
-                + 1 for axis in range(2)]
-        out_size = tuple(full[axis] + self.output_padding[axis] - 2 * self.padding[axis][0]
-                         for axis in range(2))
+        out_size = tuple((size[axis] - 1) * self.stride[axis] + self.dilation[axis] * (
+            kernel[axis] - 1) + 1 + self.output_padding[axis] - 2 * self.padding[axis][0]
+            for axis in range(2))
         if min(out_size) < 1:
             raise ValueError(f"{self.label}: the output would be {out_size[0]}x{out_size[1]} "
                              f"for an input of {size[0]}x{size[1]} (padding {self.padding[0][0]},"
                              f" {self.padding[1][0]} removes more than the kernel adds)")
-        canvas = (n, full[0] + self.output_padding[0], full[1] + self.output_padding[1],
-                  W.shape[1] * self.groups)
+        c_out = W.shape[1] * self.groups
         kk = kernel[0] * kernel[1]
         rows = to_nhwc(x).reshape(-1, x.shape[1])
         self.rows = by_group(rows, self.groups)  # (G, N H W, C_in / G)
         self.weight_rows = transposed_weight_rows(W, self.groups)  # (G, C_in/G, k k C_out/G)
         self.weight_shape, self.input_size, self.out_size = W.shape, tuple(size), out_size
         self.has_bias = b is not None
-        cols = from_groups(np.matmul(self.rows, self.weight_rows), kk)
-        padded = col2im(cols.reshape(n, *size, *kernel, canvas[3]), canvas, self.stride,
-                        self.dilation)
-        y = unpad(padded, self.padding, out_size)
+        cols = from_groups(group_matmul(self.rows, self.weight_rows), kk)
+        y = col2im(cols, (size[0], size[1]), kernel, (n, *out_size, c_out), self.stride,
+                   self.dilation, top_left(self.padding))
         if b is not None:
             y = y + b
         return to_nchw(np.ascontiguousarray(y))
 
     def backward(self, grad_y: np.ndarray) -> tuple[np.ndarray | None, ...]:
         kernel = self.weight_shape[2:4]
-        (top, _), (left, _) = self.padding
-        padded_grad = pad(to_nhwc(grad_y), ((top, top), (left, left)))
-        cols = im2col(padded_grad, kernel, self.stride, self.dilation, self.input_size)
+        cols = im2col(to_nhwc(grad_y), kernel, self.stride, self.dilation,
+                      top_left(self.padding), self.input_size)
         cols = by_group(cols, self.groups, kernel[0] * kernel[1])
         grad_x = grad_W = None
         if self.wants_grad(0):
-            grad_rows = from_groups(np.matmul(cols, self.weight_rows.transpose(0, 2, 1)))
+            grad_rows = from_groups(group_matmul(cols, self.weight_rows.transpose(0, 2, 1)))
             grad_x = to_nchw(grad_rows.reshape(grad_y.shape[0], *self.input_size,
                                                 self.weight_shape[0]))
         if self.wants_grad(1):
             grad_W = transposed_weight_from_rows(
-                np.matmul(self.rows.transpose(0, 2, 1), cols), self.weight_shape)
+                group_matmul(self.rows.transpose(0, 2, 1), cols), self.weight_shape)
         if not self.has_bias:
             return grad_x, grad_W
         grad_b = grad_y.sum(axis=(0, 2, 3)) if self.wants_grad(2) else None
@@ -227,9 +232,19 @@ class ConvTranspose2d(Op):
 def by_group(rows: np.ndarray, groups: int, kernel_size: int = 1) -> np.ndarray:
     """Channels-last rows (P, k C) (offset-major, channel-minor) as (G, P, k C / G): each
     group's channels of every offset, side by side. A view when there is one group."""
+    if groups == 1:
+        return rows[np.newaxis]
     count, width = rows.shape[0], rows.shape[1] // (kernel_size * groups)
     return (rows.reshape(count, kernel_size, groups, width).transpose(2, 0, 1, 3)
             .reshape(groups, count, kernel_size * width))
+
+
+def group_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a @ b for each group: (G, n, k) @ (G, k, m) -> (G, n, m). One group, the common case,
+    is a plain matrix product: NumPy's batched matmul is slower for it."""
+    if a.shape[0] == 1:
+        return (a[0] @ b[0])[np.newaxis]
+    return np.matmul(a, b)
 
 
 def from_groups(grouped: np.ndarray, kernel_size: int = 1) -> np.ndarray:

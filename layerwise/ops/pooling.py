@@ -14,16 +14,16 @@ import numpy as np
 from layerwise.ops.base import Op
 from layerwise.ops.windows import (
     Pair,
+    canvas_size,
     col2im,
     kernel_offsets,
+    max_pool,
+    max_pool_backward,
     output_length,
     pad,
     pair,
-    symmetric,
     to_nchw,
     to_nhwc,
-    unpad,
-    windows,
 )
 
 
@@ -61,13 +61,6 @@ class _Pool2d(Op):
                              f"{shape})")
         return out[0], out[1]
 
-    def canvas(self, x_nhwc: np.ndarray, out_size: Pair, value: Any) -> np.ndarray:
-        """The input padded with `value`, with room for ceil_mode's last windows."""
-        extra = tuple(max(0, (out_size[axis] - 1) * self.stride[axis]
-                          + self.dilation[axis] * (self.kernel[axis] - 1) + 1
-                          - x_nhwc.shape[1 + axis] - 2 * self.padding[axis]) for axis in range(2))
-        return pad(x_nhwc, symmetric(self.padding), (extra[0], extra[1]), value)
-
 
 class MaxPool2d(_Pool2d):
     """y[n, c, i, j] = max over u, v of x_pad[n, c, i s_h + u d_h, j s_w + v d_w], with x_pad
@@ -98,34 +91,26 @@ class MaxPool2d(_Pool2d):
         out_size = self.output_size(x.shape)
         if x.dtype.kind != "f":
             raise TypeError(f"{self.label}: expected floating-point input, got {x.dtype}")
-        padded = self.canvas(to_nhwc(x), out_size, -np.inf)
-        n, c = padded.shape[0], padded.shape[3]
-        window_values = windows(padded, self.kernel, self.stride, self.dilation, out_size)
-        flat = window_values.reshape(n, *out_size, self.kernel[0] * self.kernel[1], c)
-        self.argmax = flat.argmax(axis=3)[:, :, :, np.newaxis]  # (N, H_out, W_out, 1, C)
-        self.padded_shape, self.input_size = padded.shape, x.shape[2:4]
-        return to_nchw(np.take_along_axis(flat, self.argmax, axis=3)[:, :, :, 0])
+        x_nhwc = to_nhwc(x)
+        y, self.argmax = max_pool(x_nhwc, self.kernel, self.stride, self.dilation,
+                                  self.padding, out_size)
+        self.input_shape = x_nhwc.shape
+        return to_nchw(y)
 
     def indices(self) -> np.ndarray:
         """Where each maximum is, as PyTorch's return_indices gives it: the flat index
         (row W + column) in its input channel, (N, C, H_out, W_out) int64."""
-        argmax = self.argmax[:, :, :, 0].astype(np.int64)
+        argmax = self.argmax.astype(np.int64)
         out_rows, out_columns = argmax.shape[1:3]
         rows = (np.arange(out_rows)[:, np.newaxis, np.newaxis] * self.stride[0]
                 - self.padding[0] + (argmax // self.kernel[1]) * self.dilation[0])
         columns = (np.arange(out_columns)[:, np.newaxis] * self.stride[1] - self.padding[1]
                    + (argmax % self.kernel[1]) * self.dilation[1])
-        return to_nchw(rows * self.input_size[1] + columns)
+        return to_nchw(rows * self.input_shape[2] + columns)
 
     def backward(self, grad_y: np.ndarray) -> tuple[np.ndarray]:
-        grad = to_nhwc(grad_y)
-        grad_padded = np.zeros(self.padded_shape, dtype=grad.dtype)
-        argmax = self.argmax[:, :, :, 0]
-        kernel_width = self.kernel[1]
-        for u, v, target in kernel_offsets(grad_padded, self.kernel, self.stride,
-                                           self.dilation, grad.shape[1:3]):
-            target += np.where(argmax == u * kernel_width + v, grad, 0)
-        grad_x = unpad(grad_padded, symmetric(self.padding), self.input_size)
+        grad_x = max_pool_backward(to_nhwc(grad_y), self.argmax, self.input_shape,
+                                   self.kernel, self.stride, self.dilation, self.padding)
         return (to_nchw(grad_x),)
 
 
@@ -164,13 +149,14 @@ class AvgPool2d(_Pool2d):
         out_size = self.output_size(x.shape)
         if x.dtype.kind != "f":
             raise TypeError(f"{self.label}: expected floating-point input, got {x.dtype}")
-        padded = self.canvas(to_nhwc(x), out_size, 0)
+        padded = pad(to_nhwc(x), self.padding, canvas_size(out_size, self.kernel, self.stride,
+                                                           self.dilation))
         total = np.zeros((x.shape[0], *out_size, x.shape[1]), dtype=x.dtype)
         for _, _, values in kernel_offsets(padded, self.kernel, self.stride, self.dilation,
                                            out_size):
             total += values
         self.divisor = self.divisors(x.shape[2:4], out_size).astype(x.dtype)
-        self.padded_shape, self.input_size = padded.shape, x.shape[2:4]
+        self.input_shape = (x.shape[0], *x.shape[2:4], x.shape[1])
         return to_nchw(total / self.divisor)
 
     def divisors(self, size: Pair, out_size: Pair) -> np.ndarray:
@@ -188,10 +174,12 @@ class AvgPool2d(_Pool2d):
 
     def backward(self, grad_y: np.ndarray) -> tuple[np.ndarray]:
         share = to_nhwc(grad_y) / self.divisor
+        n, out_h, out_w, c = share.shape
         cols = np.broadcast_to(share[:, :, :, np.newaxis, np.newaxis],
-                               (*share.shape[:3], *self.kernel, share.shape[3]))
-        grad_padded = col2im(cols, self.padded_shape, self.stride, self.dilation)
-        return (to_nchw(unpad(grad_padded, symmetric(self.padding), self.input_size)),)
+                               (n, out_h, out_w, *self.kernel, c))
+        cols = cols.reshape(n * out_h * out_w, self.kernel[0] * self.kernel[1] * c)
+        return (to_nchw(col2im(cols, (out_h, out_w), self.kernel, self.input_shape,
+                               self.stride, self.dilation, self.padding)),)
 
 
 class AdaptiveAvgPool2d(Op):

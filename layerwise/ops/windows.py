@@ -20,6 +20,9 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from layerwise import jit
+from layerwise.ops import window_loops
+
 Pair = tuple[int, int]
 Padding = tuple[Pair, Pair]  # ((top, bottom), (left, right))
 
@@ -51,26 +54,22 @@ def output_length(size: int, kernel: int, stride: int, padding: int, dilation: i
     return length
 
 
-def pad(x: np.ndarray, padding: Padding, extra: Pair = (0, 0), value: Any = 0) -> np.ndarray:
-    """Channels-last `x` with `padding` rows and columns of `value` around it, and `extra`
-    more at the bottom and the right (room for ceil_mode's last windows); `x` when none."""
-    (top, bottom), (left, right) = padding
-    bottom, right = bottom + extra[0], right + extra[1]
-    if top == bottom == left == right == 0:
+def canvas_size(out_size: Pair, kernel: Pair, stride: Pair, dilation: Pair) -> Pair:
+    """The rows and columns, padding included, that out_size windows reach."""
+    return (stride[0] * (out_size[0] - 1) + dilation[0] * (kernel[0] - 1) + 1,
+            stride[1] * (out_size[1] - 1) + dilation[1] * (kernel[1] - 1) + 1)
+
+
+def pad(x: np.ndarray, top_left: Pair, size: Pair, value: Any = 0) -> np.ndarray:
+    """Channels-last `x` at (top, left) in a canvas of `value` at least `size` (rows, columns)
+    large and large enough to hold it; `x` itself when no padding is needed."""
+    (top, left), (n, h, w, c) = top_left, x.shape
+    rows, columns = max(size[0], top + h), max(size[1], left + w)
+    if (rows, columns) == (h, w):
         return x
-    n, h, w, c = x.shape
-    padded = np.full((n, top + h + bottom, left + w + right, c), value, dtype=x.dtype)
+    padded = np.full((n, rows, columns, c), value, dtype=x.dtype)
     padded[:, top:top + h, left:left + w] = x
     return padded
-
-
-def unpad(padded: np.ndarray, padding: Padding, size: Pair) -> np.ndarray:
-    """The inside of a padded channels-last array: the `size` rows and columns after the top
-    and left padding."""
-    (top, _), (left, _) = padding
-    if padded.shape[1:3] == size:
-        return padded
-    return padded[:, top:top + size[0], left:left + size[1]]
 
 
 def windows(padded: np.ndarray, kernel: Pair, stride: Pair, dilation: Pair,
@@ -83,28 +82,90 @@ def windows(padded: np.ndarray, kernel: Pair, stride: Pair, dilation: Pair,
     return as_strided(padded, shape, strides, writeable=False)
 
 
-def im2col(padded: np.ndarray, kernel: Pair, stride: Pair, dilation: Pair,
-           out_size: Pair) -> np.ndarray:
-    """Each window as a row: (N H_out W_out, k_h k_w C), ordered (u, v, c) within a row."""
-    n, c = padded.shape[0], padded.shape[3]
-    cols = np.empty((n, *out_size, *kernel, c), dtype=padded.dtype)
+def im2col(x: np.ndarray, kernel: Pair, stride: Pair, dilation: Pair, top_left: Pair,
+           out_size: Pair, ones_column: bool = False) -> np.ndarray:
+    """Each window of channels-last x as a row: (N H_out W_out, k_h k_w C), ordered (u, v, c)
+    within a row; positions in the padding (rows and columns before `top_left`, or past the
+    input) are zeros. With ones_column, each row ends in a 1, so that a bias can be the last
+    column of the weight matrix (the lecture's x augmented by a constant 1)."""
+    n, c = x.shape[0], x.shape[3]
+    width = kernel[0] * kernel[1] * c
+    cols = np.empty((n * out_size[0] * out_size[1], width + ones_column), dtype=x.dtype)
+    if ones_column:
+        cols[:, width] = 1
+    if jit.enabled:
+        window_loops.im2col(x, cols, *kernel, *out_size, *stride, *dilation, *top_left)
+        return cols
+    padded = pad(x, top_left, canvas_size(out_size, kernel, stride, dilation))
+    windows_of_cols = cols[:, :width].reshape(n, *out_size, *kernel, c)
     for u, v, rows in kernel_offsets(padded, kernel, stride, dilation, out_size):
-        cols[:, :, :, u, v] = rows
-    return cols.reshape(n * out_size[0] * out_size[1], kernel[0] * kernel[1] * c)
+        windows_of_cols[:, :, :, u, v] = rows
+    return cols
 
 
-def col2im(cols: np.ndarray, padded_shape: tuple[int, ...], stride: Pair,
-           dilation: Pair) -> np.ndarray:
-    """The adjoint of im2col: every row's values added back where they came from.
-
-    `cols` is (N, H_out, W_out, k_h, k_w, C); an input value that lies in several windows
-    receives the sum of their entries. Returns the padded channels-last gradient.
-    """
-    out_size, kernel = cols.shape[1:3], cols.shape[3:5]
-    padded = np.zeros(padded_shape, dtype=cols.dtype)
+def col2im(cols: np.ndarray, out_size: Pair, kernel: Pair, input_shape: tuple[int, ...],
+           stride: Pair, dilation: Pair, top_left: Pair) -> np.ndarray:
+    """The adjoint of im2col: every entry of `cols` (N H_out W_out, k_h k_w C) added back to
+    the input position it came from, giving (N, H, W, C); an input value in several windows
+    receives the sum of their entries, and entries in the padding are dropped."""
+    if jit.enabled:
+        grad_x = np.zeros(input_shape, dtype=cols.dtype)
+        window_loops.col2im(cols, grad_x, *kernel, *out_size, *stride, *dilation, *top_left)
+        return grad_x
+    padded = zeros_canvas(input_shape, out_size, kernel, stride, dilation, top_left, cols.dtype)
+    windows_of_cols = cols.reshape(input_shape[0], *out_size, *kernel, input_shape[3])
     for u, v, target in kernel_offsets(padded, kernel, stride, dilation, out_size):
-        target += cols[:, :, :, u, v]
-    return padded
+        target += windows_of_cols[:, :, :, u, v]
+    return inside(padded, input_shape, top_left)
+
+
+def max_pool(x: np.ndarray, kernel: Pair, stride: Pair, dilation: Pair, top_left: Pair,
+             out_size: Pair) -> tuple[np.ndarray, np.ndarray]:
+    """The maximum of each window of channels-last x (the padding counts as -inf), and its
+    position u k_w + v in the window: the first maximum in row-major order."""
+    n, c = x.shape[0], x.shape[3]
+    if jit.enabled:
+        out = np.empty((n, *out_size, c), dtype=x.dtype)
+        argmax = np.empty((n, *out_size, c), dtype=np.int32)
+        window_loops.max_pool(x, out, argmax, *kernel, *stride, *dilation, *top_left)
+        return out, argmax
+    padded = pad(x, top_left, canvas_size(out_size, kernel, stride, dilation), -np.inf)
+    flat = windows(padded, kernel, stride, dilation, out_size).reshape(
+        n, *out_size, kernel[0] * kernel[1], c)
+    argmax = flat.argmax(axis=3)
+    return np.take_along_axis(flat, argmax[:, :, :, np.newaxis], axis=3)[:, :, :, 0], argmax
+
+
+def max_pool_backward(grad_out: np.ndarray, argmax: np.ndarray, input_shape: tuple[int, ...],
+                      kernel: Pair, stride: Pair, dilation: Pair,
+                      top_left: Pair) -> np.ndarray:
+    """Each window's gradient added at the position of its maximum, giving (N, H, W, C)."""
+    if jit.enabled:
+        grad_x = np.zeros(input_shape, dtype=grad_out.dtype)
+        window_loops.max_pool_backward(grad_out, argmax, grad_x, *kernel, *stride, *dilation,
+                                       *top_left)
+        return grad_x
+    out_size = grad_out.shape[1:3]
+    padded = zeros_canvas(input_shape, out_size, kernel, stride, dilation, top_left,
+                          grad_out.dtype)
+    for u, v, target in kernel_offsets(padded, kernel, stride, dilation, out_size):
+        target += np.where(argmax == u * kernel[1] + v, grad_out, 0)
+    return inside(padded, input_shape, top_left)
+
+
+def zeros_canvas(input_shape: tuple[int, ...], out_size: Pair, kernel: Pair, stride: Pair,
+                 dilation: Pair, top_left: Pair, dtype: np.dtype) -> np.ndarray:
+    """Zeros for the input and its padding, as far as the windows reach."""
+    n, h, w, c = input_shape
+    rows, columns = canvas_size(out_size, kernel, stride, dilation)
+    return np.zeros((n, max(rows, top_left[0] + h), max(columns, top_left[1] + w), c),
+                    dtype=dtype)
+
+
+def inside(padded: np.ndarray, input_shape: tuple[int, ...], top_left: Pair) -> np.ndarray:
+    """The input's part of a padded canvas (a view)."""
+    top, left = top_left
+    return padded[:, top:top + input_shape[1], left:left + input_shape[2]]
 
 
 def kernel_offsets(padded: np.ndarray, kernel: Pair, stride: Pair, dilation: Pair,
@@ -154,4 +215,8 @@ def same_padding(kernel: Pair, dilation: Pair) -> Padding:
 
 def symmetric(padding: Pair) -> Padding:
     return (padding[0], padding[0]), (padding[1], padding[1])
+
+
+def top_left(padding: Padding) -> Pair:
+    return padding[0][0], padding[1][0]
 

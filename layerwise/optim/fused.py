@@ -13,15 +13,14 @@ dtype, so both paths give the same numbers (tests/test_fused.py compares them bi
 from __future__ import annotations
 
 import functools
-import importlib.util
-import os
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-AVAILABLE = (os.environ.get("LAYERWISE_NUMBA", "1") != "0"
-             and importlib.util.find_spec("numba") is not None)
+from layerwise.jit import AVAILABLE, compile_loop
+
+__all__ = ["AVAILABLE", "adam_kernel"]
 
 
 def _adam_loop(theta: np.ndarray, grad: np.ndarray, exp_avg: np.ndarray,
@@ -44,9 +43,4 @@ def _adam_loop(theta: np.ndarray, grad: np.ndarray, exp_avg: np.ndarray,
 @functools.cache
 def adam_kernel() -> Callable[..., None]:
     """The compiled `_adam_loop` (compiled on first call, cached on disk by numba)."""
-    import numba
-
-    # error_model="numpy": no zero-division checks, which would keep the loop scalar.
-    kernel: Callable[..., None] = numba.njit(cache=True, nogil=True,
-                                             error_model="numpy")(_adam_loop)
-    return kernel
+    return compile_loop(_adam_loop)
