@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import math
 import os
 import signal
 import sys
@@ -25,6 +26,7 @@ from layerwise.settings import detect_anomaly
 from layerwise.train.config import (
     ACTIVATIONS,
     DATASETS,
+    MODELS,
     OPTIMIZERS,
     SCHEDULES,
     RunConfig,
@@ -39,6 +41,12 @@ EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, the status of a shell tool cut off by h
 
 class UsageError(Exception):
     """A mistake in what the user asked for; its message is shown as is."""
+
+
+def augmentations(text: str) -> list[str]:
+    """`crop,flip` as a list; `none` (or nothing) as none."""
+    names = [part.strip() for part in text.split(",") if part.strip()]
+    return [] if names == ["none"] else names
 
 
 def widths(text: str) -> list[int]:
@@ -62,7 +70,17 @@ def parser() -> argparse.ArgumentParser:
                                   parents=[debug])
     train.add_argument("--dataset", choices=DATASETS)
     train.add_argument("--data", metavar="DIR", help="folder with the Fashion-MNIST files")
-    train.add_argument("--hidden", type=widths, metavar="W1,W2,...", help="hidden widths")
+    train.add_argument("--model", choices=MODELS,
+                       help="mlp (the default) or cnn; each has its own recipe of defaults")
+    train.add_argument("--channels", type=widths, metavar="C1,C2,...",
+                       help="the CNN's convolutions: output channels of each")
+    train.add_argument("--batch-norm", action="store_true", default=None,
+                       help="batch normalization after each convolution of the CNN")
+    train.add_argument("--augment", type=augmentations, metavar="crop,flip",
+                       help="random crops (shifts of up to 2 pixels) and horizontal flips of "
+                            "the training images; none to turn off")
+    train.add_argument("--hidden", type=widths, metavar="W1,W2,...",
+                       help="hidden widths of the MLP, or of the CNN's dense layers")
     train.add_argument("--activation", choices=ACTIVATIONS)
     train.add_argument("--dropout", type=float, metavar="P")
     train.add_argument("--optimizer", choices=OPTIMIZERS)
@@ -328,10 +346,9 @@ def command_predict(arguments: argparse.Namespace) -> int:
     from layerwise.train.run import load_trained_model
 
     trained = load_trained_model(Path(arguments.target))
-    features = trained.in_features
     classes = trained.classes
     for name in arguments.files:
-        samples = as_samples(read_images(Path(name)), features, name)
+        samples = as_samples(read_images(Path(name)), trained.input_shape, name)
         with no_grad():
             probabilities = F.softmax(trained.model(samples)).data
         for index, row in enumerate(probabilities):
@@ -342,13 +359,20 @@ def command_predict(arguments: argparse.Namespace) -> int:
     return 0
 
 
-def as_samples(values: np.ndarray, features: int, name: str) -> np.ndarray:
-    """One row per sample: (N, H, W) images, (N, features) points, or a single one."""
-    if values.size == features:
-        return values.reshape(1, features).astype(np.float32)
-    if values.ndim >= 2 and int(np.prod(values.shape[1:])) == features:
-        return values.reshape(len(values), features).astype(np.float32)
-    raise UsageError(f"{name}: values of shape {values.shape}, but the model takes {features} "
+def as_samples(values: np.ndarray, shape: tuple[int, ...], name: str) -> np.ndarray:
+    """A batch of inputs of `shape` (one sample's): (N, H, W) images, (N, features) points, or
+    a single one; flat or not, as long as each sample has the model's number of values."""
+    size = math.prod(shape)
+    if values.size == size:
+        return values.reshape(1, *shape).astype(np.float32)
+    if values.ndim >= 2 and math.prod(values.shape[1:]) == size:
+        return values.reshape(len(values), *shape).astype(np.float32)
+    if len(shape) == 3:
+        sample = values.shape[-2:] if values.ndim >= 2 else values.shape
+        raise UsageError(f"{name}: images of {'x'.join(map(str, sample))} pixels (values of "
+                         f"shape {values.shape}), but the model takes {shape[1]}x{shape[2]} "
+                         f"images with {shape[0]} channel{'s' * (shape[0] != 1)}")
+    raise UsageError(f"{name}: values of shape {values.shape}, but the model takes {size} "
                      f"values per sample")
 
 

@@ -173,6 +173,19 @@ def fashion_folder(box: Sandbox, images: np.ndarray, labels: np.ndarray) -> Path
     return folder
 
 
+def cnn_run(box: Sandbox) -> Path:
+    """A CNN run folder, trained for one epoch on four blank images."""
+    data = box.folder / "images"
+    data.mkdir()
+    for prefix in ("train", "t10k"):
+        write_idx(data / f"{prefix}-images-idx3-ubyte.gz", np.zeros((4, 28, 28), np.uint8))
+        write_idx(data / f"{prefix}-labels-idx1-ubyte.gz", np.arange(4, dtype=np.uint8))
+    folder = box.folder / "cnn"
+    assert cli("train", "--model", "cnn", "--channels", "2", "--hidden", "4", "--epochs", "1",
+               "--data", data, "--quiet", "--out", folder) == 0
+    return folder
+
+
 def rewrite(path: Path, arrays: Callable[[dict[str, np.ndarray]], dict[str, np.ndarray]],
             metadata: Callable[[dict[str, str]], dict[str, str]] = lambda same: same) -> None:
     """Save the checkpoint at `path` again with its arrays and metadata changed."""
@@ -503,6 +516,9 @@ CLI: dict[str, Trigger] = {
     "cli-hidden": lambda _: cli("train", *SPIRALS, "--hidden", "0"),
     "cli-label-smoothing": lambda _: cli("train", *SPIRALS, "--label-smoothing", "2"),
     "cli-infinite": lambda _: cli("train", *SPIRALS, "--lr", "inf"),
+    "cli-model-points": lambda _: cli("train", "--model", "cnn", "--dataset", "moons"),
+    "cli-augment": lambda _: cli("train", "--augment", "crop,rotate"),
+    "cli-channels": lambda _: cli("train", "--model", "cnn", "--channels", "32,0"),
     "cli-seed": lambda _: cli("train", *SPIRALS, "--seed", "-1"),
     # Beyond any address space, so the allocation fails whatever the overcommit policy.
     "cli-out-of-memory": lambda box: cli("train", *SPIRALS, "--hidden", 10**17, "--quiet",
@@ -549,6 +565,8 @@ CLI: dict[str, Trigger] = {
         path, lambda same: same, lambda metadata: {**metadata, "classes": "{"})),
     "cli-predict-missing": lambda box: cli("predict", box.run(), box.folder / "shirt.png"),
     "cli-predict-size": lambda box: cli("predict", box.run(), box.npy("points.npy", np.zeros(5))),
+    "cli-predict-image-size": lambda box: cli("predict", cnn_run(box), box.npy(
+        "images.npy", np.zeros((2, 32, 32), np.float32))),
     "cli-predict-pickle": lambda box: refuse_pickle(
         box, "images.npy", lambda path: cli("predict", box.run(), path)),
     "cli-predict-not-idx": lambda box: cli("predict", box.run(),

@@ -101,7 +101,8 @@ class Standardize(Module):
     holds everything needed to classify raw inputs.
 
     Args:
-        mean, std: arrays broadcastable against one input (e.g. per pixel (784,)).
+        mean, std: arrays that broadcast against the trailing axes of an input without
+            changing them: per value (784,), or per channel of images (C, 1, 1).
         dtype: of the stored statistics (the default dtype when None).
     Shape: any input whose trailing axes match mean and std -> the same.
     """
@@ -127,7 +128,10 @@ class Standardize(Module):
         data = x.data if isinstance(x, Tensor) else np.asarray(x)
         if data.dtype.kind not in "biuf":
             raise TypeError(f"Standardize expected numeric input, got dtype {data.dtype}")
-        if data.shape[data.ndim - self.mean.ndim:] != self.mean.shape:
+        trailing = data.shape[data.ndim - self.mean.ndim:] if self.mean.ndim else ()
+        if len(trailing) != self.mean.ndim or any(
+                size != length and size != 1 for size, length in zip(self.mean.shape, trailing,
+                                                                       strict=True)):
             raise ValueError(f"Standardize expected inputs ending in {self.mean.shape}, got "
                              f"{data.shape}")
         if isinstance(x, Tensor) and x.requires_grad:

@@ -12,6 +12,7 @@ epoch, and when Ctrl-C stops training between two steps, with the epoch in progr
 from __future__ import annotations
 
 import json
+import math
 import platform
 import sys
 from dataclasses import dataclass
@@ -24,6 +25,8 @@ import layerwise
 from layerwise import nn, optim
 from layerwise.checkpoint import CheckpointError, load, load_metadata, save, write_atomically
 from layerwise.data import SYNTHETIC_DATASETS, fashion_mnist
+from layerwise.data.augment import Compose, RandomCrop, RandomHorizontalFlip, Transform
+from layerwise.models import IMAGE_SHAPE, build_model, input_shape, input_statistics
 from layerwise.nn.module import StateDictError
 from layerwise.optim.lr_scheduler import LRScheduler
 from layerwise.train.callbacks import Callback, LRSchedulerStep, write_history_csv
@@ -33,16 +36,15 @@ from layerwise.train.interrupts import interrupts_held
 from layerwise.train.trainer import EpochInProgress, Evaluation, Trainer
 
 MOMENTUM_OPTIMIZERS = ("adam", "adamw", "sgd")
+CROP_PADDING = 2  # pixels: --augment crop shifts images by up to this much
 RUN_FILES = ("config.json", "checkpoint.safetensors", "model.safetensors", "metrics.csv",
              "metrics.json", "loss_curve.png", "confusion_matrix.png", "decision_boundary.png")
-ACTIVATION_MODULES = {"relu": nn.ReLU, "leaky_relu": nn.LeakyReLU, "elu": nn.ELU,
-                      "gelu": nn.GELU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid,
-                      "softplus": nn.Softplus}
 
 
 @dataclass
 class Splits:
-    """Flattened float32 inputs in [0, 1] (images) or raw 2-D points, int64 labels."""
+    """Float32 inputs: images in [0, 1], flattened to (N, 784) for the MLP or (N, 1, 28, 28)
+    for the CNN, or raw 2-D points; int64 labels."""
 
     train_x: np.ndarray
     train_y: np.ndarray
@@ -58,8 +60,9 @@ def load_splits(config: RunConfig) -> Splits:
     if config.dataset == "fashion-mnist":
         train = fashion_mnist("train", root=config.data)
         test = fashion_mnist("test", root=config.data)
-        train_x = train.images.reshape(len(train.images), -1).astype(np.float32) / 255
-        test_x = test.images.reshape(len(test.images), -1).astype(np.float32) / 255
+        shape = IMAGE_SHAPE if config.model == "cnn" else (-1,)
+        train_x = train.images.reshape(len(train.images), *shape).astype(np.float32) / 255
+        test_x = test.images.reshape(len(test.images), *shape).astype(np.float32) / 255
         train_y, test_y, classes = train.labels, test.labels, list(train.classes)
     else:
         make = SYNTHETIC_DATASETS[config.dataset]
@@ -74,25 +77,6 @@ def load_splits(config: RunConfig) -> Splits:
     keep = len(train_x) - held_out
     return Splits(train_x[:keep], train_y[:keep], train_x[keep:], train_y[keep:], test_x,
                   test_y, classes)
-
-
-def build_model(config: RunConfig, in_features: int, num_classes: int, mean: np.ndarray,
-                std: np.ndarray) -> tuple[nn.Sequential, np.random.Generator]:
-    """Standardize, then Linear/activation/Dropout per hidden width, then the output layer.
-
-    Returns the model and the generator its Dropout layers draw from (saved for resuming).
-    """
-    init_rng = np.random.default_rng(config.seed)
-    dropout_rng = np.random.default_rng([config.seed, 1])
-    layers: list[nn.Module] = [nn.Standardize(mean, std)]
-    width = in_features
-    for hidden in config.hidden:
-        layers += [nn.Linear(width, hidden, rng=init_rng), ACTIVATION_MODULES[config.activation]()]
-        if config.dropout:
-            layers.append(nn.Dropout(config.dropout, rng=dropout_rng))
-        width = hidden
-    layers.append(nn.Linear(width, num_classes, rng=init_rng))
-    return nn.Sequential(*layers), dropout_rng
 
 
 def build_optimizer(config: RunConfig, model: nn.Module) -> optim.Optimizer:
@@ -137,10 +121,11 @@ class Run:
         self.folder = folder
         self.splits = load_splits(config)
         train_x = self.splits.train_x
-        mean = train_x.mean(axis=0)
-        std = train_x.std(axis=0) + 1e-2  # constant border pixels would divide by ~0
-        self.model, self.dropout_rng = build_model(config, train_x.shape[1],
+        mean, std = input_statistics(config, train_x)
+        self.input_shape = train_x.shape[1:]
+        self.model, self.dropout_rng = build_model(config, self.input_shape,
                                                    len(self.splits.classes), mean, std)
+        self.augment_rng = np.random.default_rng([config.seed, 3])
         self.optimizer = build_optimizer(config, self.model)
         self.steps_per_epoch = -(-len(train_x) // config.batch_size)
         self.scheduler = build_scheduler(config, self.optimizer, self.steps_per_epoch)
@@ -150,10 +135,25 @@ class Run:
         self.trainer = Trainer(self.model, self.optimizer,
                                nn.CrossEntropyLoss(label_smoothing=config.label_smoothing),
                                callbacks, rng=np.random.default_rng([config.seed, 2]),
-                               verbose=verbose)
+                               verbose=verbose, transform=self.augmentation())
         self.saved_epoch = 0  # the last finished epoch in checkpoint.safetensors
         self.saved_step = 0  # and the steps of the next one it holds (after Ctrl-C)
         self.finished = False  # metrics.json and the plots are written
+
+    def augmentation(self) -> Transform | None:
+        """The config's augmentation of training batches, drawing from augment_rng; flat
+        images (the MLP's) are augmented as images."""
+        transforms: list[Transform] = []
+        if "crop" in self.config.augment:
+            transforms.append(RandomCrop(CROP_PADDING, rng=self.augment_rng))
+        if "flip" in self.config.augment:
+            transforms.append(RandomHorizontalFlip(rng=self.augment_rng))
+        if not transforms:
+            return None
+        images = Compose(transforms)
+        if self.input_shape == IMAGE_SHAPE:
+            return images
+        return lambda batch: images(batch.reshape(-1, *IMAGE_SHAPE)).reshape(batch.shape)
 
     # --- training ----------------------------------------------------------------------
     def train(self) -> Evaluation:
@@ -241,12 +241,14 @@ class Run:
             "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
             "shuffle_rng": self.trainer.rng.bit_generator.state,
             "dropout_rng": self.dropout_rng.bit_generator.state,
+            "augment_rng": self.augment_rng.bit_generator.state,
             "epoch_in_progress": progress.to_dict() if progress is not None else None,
         }
         save(tensors, self.folder / "checkpoint.safetensors",
              metadata={"state": json.dumps(state), "config": config_json})
         model_metadata = {"config": config_json, "classes": json.dumps(self.splits.classes),
-                          "epoch": str(self.trainer.epoch)}
+                          "epoch": str(self.trainer.epoch),
+                          "input_shape": json.dumps(list(self.input_shape))}
         if progress is not None:  # weights from the middle of the next epoch
             model_metadata["epoch_in_progress"] = json.dumps(
                 {"epoch": progress.epoch, "step": progress.step, "batches": progress.batches})
@@ -296,6 +298,8 @@ class Run:
                 self.scheduler.step()
         self.trainer.rng.bit_generator.state = state["shuffle_rng"]
         self.dropout_rng.bit_generator.state = state["dropout_rng"]
+        if "augment_rng" in state:  # checkpoints from before augmentation have none
+            self.augment_rng.bit_generator.state = state["augment_rng"]
         self.trainer.epoch = self.saved_epoch = state["epoch"]
         self.trainer.history = History.from_dict(state["history"])
         if state.get("epoch_in_progress") is not None:  # saved by Ctrl-C within an epoch
@@ -334,7 +338,7 @@ class TrainedModel:
     model: nn.Sequential
     config: RunConfig
     classes: list[str]
-    in_features: int
+    input_shape: tuple[int, ...]  # of one sample: (784,) for the MLP, (1, 28, 28) for the CNN
     stopped_in: str | None = None  # "epoch 3, after step 120 of 430": Ctrl-C saved mid-epoch
 
 
@@ -373,17 +377,42 @@ def load_trained_model(path: Path) -> TrainedModel:
     except ValueError as error:
         raise refuse(f"its config is not valid ({error})") from None
     weights = load(checkpoint)
-    if "0.mean" not in weights or weights["0.mean"].ndim != 1:
-        raise refuse("it has no '0.mean' of shape (features,), the input statistics")
-    in_features = len(weights["0.mean"])
-    model, _ = build_model(config, in_features, len(classes), np.zeros(in_features),
-                           np.ones(in_features))
+    if "0.mean" not in weights:
+        raise refuse("it has no '0.mean', the input statistics")
+    shape = _input_shape(metadata, weights["0.mean"], config)
+    if shape is None:
+        raise refuse("its input_shape is not a list of sizes that fits its input statistics")
+    statistics = weights["0.mean"]
+    model, _ = build_model(config, shape, len(classes), np.zeros(statistics.shape),
+                           np.ones(statistics.shape))
     try:
         model.load_state_dict(weights)
     except StateDictError as error:
         raise StateDictError(f"{checkpoint}: {error}") from None
     model.eval()
-    return TrainedModel(model, config, classes, in_features, _stopped_in(metadata))
+    return TrainedModel(model, config, classes, shape, _stopped_in(metadata))
+
+
+def _input_shape(metadata: dict[str, str], mean: np.ndarray,
+                 config: RunConfig) -> tuple[int, ...] | None:
+    """The shape of one input, from the metadata (or, in files from before it was saved, the
+    MLP's: one value per statistic); None when it does not fit the statistics."""
+    if "input_shape" not in metadata:
+        return (mean.size,) if mean.ndim == 1 and config.model == "mlp" else None
+    try:
+        shape = json.loads(metadata["input_shape"])
+    except json.JSONDecodeError:
+        return None
+    if not isinstance(shape, list) or not shape or not all(
+            isinstance(size, int) and not isinstance(size, bool) and size > 0 for size in shape):
+        return None
+    if shape != list(input_shape(config, math.prod(shape))):
+        return None
+    try:
+        np.broadcast_shapes(mean.shape, tuple(shape))
+    except ValueError:
+        return None
+    return tuple(shape)
 
 
 def _stopped_in(metadata: dict[str, str]) -> str | None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import sys
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, TextIO
 
@@ -95,6 +95,9 @@ class Trainer:
             when None).
         verbose: show progress (a bar on a terminal, one line per epoch elsewhere).
         stream: where progress goes (stderr by default).
+        transform: applied to the inputs of every training batch, an array to an array of
+            the same shape (data augmentation, see layerwise.data.augment); validation and
+            evaluation see the data as it is.
 
     `fit` can be called again to continue: `epochs` is the total to reach, and the epoch
     counter, history and shuffling generator carry on, so a resumed run matches an
@@ -112,8 +115,10 @@ class Trainer:
 
     def __init__(self, model: Module, optimizer: Optimizer, loss_fn: Any = None,
                  callbacks: Iterable[Callback] = (), rng: np.random.Generator | None = None,
-                 verbose: bool = True, stream: TextIO | None = None) -> None:
+                 verbose: bool = True, stream: TextIO | None = None,
+                 transform: Callable[[np.ndarray], np.ndarray] | None = None) -> None:
         self.model = model
+        self.transform = transform
         self.optimizer = optimizer
         self.loss_fn = loss_fn if loss_fn is not None else CrossEntropyLoss()
         self.callbacks = list(callbacks)
@@ -212,6 +217,8 @@ class Trainer:
         self._progress = EpochProgress(epoch, epochs, progress.batches, self.verbose, self.stream,
                                        done=progress.step)
         for step, (x, y) in enumerate(batches, progress.step + 1):
+            if self.transform is not None:
+                x = Tensor(self.transform(x.data))
             progress.peak_lr = max(progress.peak_lr, *(group["lr"] for group in
                                                        self.optimizer.param_groups))
             try:
