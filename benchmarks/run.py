@@ -31,6 +31,7 @@ if any(name in os.environ for name in OPENBLAS_VARIABLES) and "--keep-openblas-e
     environment = {k: v for k, v in os.environ.items() if k not in OPENBLAS_VARIABLES}
     os.execve(sys.executable, [sys.executable, *sys.argv], environment)
 
+import cnn_benchmark as cnn  # noqa: E402  (beside this file)
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
@@ -404,6 +405,47 @@ def reading(reference: dict[str, float]) -> str:
         "close the matrix products run to the machine's peak.\n")
 
 
+def cnn_rows(images: np.ndarray, labels: np.ndarray, rounds: int,
+             add: Callable[[str, float, float, str, str], None]) -> dict[str, float]:
+    """The CNN's rows (see benchmarks/cnn.py); returns where a layerwise step's time goes."""
+    steps = 10
+    numpy_path = cnn.layerwise_steps(images, labels, steps)
+
+    def numpy_loops_steps() -> None:
+        with cnn.numpy_loops():
+            numpy_path()
+
+    timed = alternate({"layerwise": cnn.layerwise_steps(images, labels, steps),
+                       "pytorch": cnn.torch_steps(images, labels, steps),
+                       "matrix products": cnn.matrix_products(steps),
+                       "numpy loops": numpy_loops_steps}, rounds)
+    per_step = {name: seconds / steps * 1e3 for name, seconds in timed.items()}
+    name = "CLI CNN (32/64 channels) training step, batch 128"
+    add(f"{name}: layerwise / PyTorch", per_step["layerwise"], per_step["pytorch"], "ms",
+        "<= 1.00x")
+    add(f"{name}: its matrix products alone in NumPy (the GEMM-bound floor) / PyTorch",
+        per_step["matrix products"], per_step["pytorch"], "ms", "-")
+    add(f"{name}: layerwise without its compiled loops (NumPy paths) / PyTorch",
+        per_step["numpy loops"], per_step["pytorch"], "ms", "-")
+    memory = cnn.peak_memory(__file__)
+    add("peak memory growth of 20 CNN steps, after start-up: layerwise / PyTorch",
+        memory["layerwise"] / 2**20, memory["pytorch"] / 2**20, "MiB", "-")
+    return cnn.step_profile(images, labels, 20)
+
+
+def profile_table(profile: dict[str, float]) -> str:
+    """Where a layerwise CNN step goes: each op's forward and backward, slowest first."""
+    step = profile.pop("step")
+    lines = ["## Where a layerwise CNN step goes", "",
+             f"Timers around each op's forward and backward over 20 steps of the CLI's CNN "
+             f"(a step took {step * 1e3:.1f} ms with the timers on):", "",
+             "| part | ms per step | share |", "| --- | ---: | ---: |"]
+    for name, seconds in sorted(profile.items(), key=lambda item: -item[1]):
+        if seconds >= 5e-5:
+            lines.append(f"| {name} | {seconds * 1e3:.2f} | {seconds / step:.0%} |")
+    return "\n".join(lines) + "\n"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
@@ -412,9 +454,16 @@ def main() -> None:
     parser.add_argument("--keep-openblas-env", action="store_true")
     parser.add_argument("--memory-child", choices=MEMORY_CHILDREN,
                         help=argparse.SUPPRESS)
+    parser.add_argument("--cnn-memory-child", choices=("layerwise", "pytorch"),
+                        help=argparse.SUPPRESS)
     arguments = parser.parse_args()
     if arguments.memory_child:
         memory_child(arguments.memory_child)
+        return
+    if arguments.cnn_memory_child:
+        images, labels = fashion()
+        cnn.memory_child(arguments.cnn_memory_child, images.reshape(-1, 1, 28, 28), labels,
+                         resident_bytes, reset_peak)
         return
     rounds = 3 if arguments.quick else arguments.rounds
     x, y = fashion()
@@ -463,6 +512,7 @@ def main() -> None:
         memory["layerwise-numpy"] / 2**20, memory["pytorch"] / 2**20, "MiB", "<= 1.00x")
     add("the same from a cold start (start-up counted: numba's LLVM for layerwise) / PyTorch",
         memory["layerwise-cold"] / 2**20, memory["pytorch-cold"] / 2**20, "MiB", "-")
+    profile = cnn_rows(x.reshape(-1, 1, 28, 28), y, rounds, add)
 
     header = [
         "# Benchmarks",
@@ -478,7 +528,7 @@ def main() -> None:
         "| --- | --- | ---: | --- |",
     ]
     table = "\n".join(header + [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]) + "\n"
-    table += "\n" + reading(reference)
+    table += "\n" + reading(reference) + "\n" + profile_table(profile)
     print()
     print(table)
     if not arguments.no_write:

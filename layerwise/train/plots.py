@@ -1,5 +1,6 @@
-"""The pictures of a run: loss and accuracy curves, the confusion matrix, and for 2-D data
-the decision boundary. Drawn with matplotlib's file-only Agg backend."""
+"""The pictures of a run: loss and accuracy curves, the confusion matrix, for 2-D data the
+decision boundary, and for a CNN its first layer's filters with the feature maps they make of a
+test image. Drawn with matplotlib's file-only Agg backend."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from layerwise import nn
 from layerwise.checkpoint import write_atomically
+from layerwise.settings import no_grad
 
 if TYPE_CHECKING:
     from layerwise.train.run import Run
@@ -26,8 +29,10 @@ def save_plots(run: Run, result: Evaluation) -> list[str]:
         run.trainer.log("matplotlib is not installed: no plots (pip install 'layerwise[cli]')")
         return []
     written = [_loss_curve(run, plt), _confusion(run, result, plt)]
-    if run.splits.train_x.shape[1] == 2:
+    if run.splits.train_x.ndim == 2 and run.splits.train_x.shape[1] == 2:
         written.append(_decision_boundary(run, plt))
+    if any(isinstance(layer, nn.Conv2d) for layer in run.model):
+        written.append(_feature_maps(run, plt))
     return written
 
 
@@ -93,3 +98,58 @@ def _decision_boundary(run: Run, plt: object) -> str:
              ylabel="x2")
     figure.tight_layout()
     return _save(figure, run, "decision_boundary.png", plt)
+
+
+def first_feature_maps(model: nn.Sequential, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The first convolution's filters (C, k_h, k_w) (of the first input channel), and the maps
+    (C, H, W) that the layers up to its activation make of one image (1, H, W)."""
+    layers = list(model)
+    first = next(index for index, layer in enumerate(layers) if isinstance(layer, nn.Conv2d))
+    end = first + 1
+    while end < len(layers) and isinstance(layers[end], nn.BatchNorm2d):
+        end += 1
+    was_training = model.training
+    model.eval()
+    try:
+        with no_grad():
+            maps = nn.Sequential(*layers[:end + 1])(image[np.newaxis]).data[0]
+    finally:
+        model.train(was_training)
+    conv = layers[first]
+    assert isinstance(conv, nn.Conv2d)
+    return conv.weight.data[:, 0], maps
+
+
+def mosaic(tiles: np.ndarray, columns: int, signed: bool = False) -> np.ndarray:
+    """Tiles (count, h, w), each scaled to [0, 1] on its own, in a grid with a 1-pixel gap;
+    `signed` keeps 0 at 0.5, so that a diverging colour map shows the signs of weights."""
+    count, h, w = tiles.shape
+    rows = -(-count // columns)
+    grid = np.full((rows * (h + 1) - 1, columns * (w + 1) - 1), np.nan)
+    for index, tile in enumerate(tiles):
+        low, high = tile.min(), tile.max()
+        if signed:
+            high = max(abs(low), abs(high))
+            low = -high
+        row, column = divmod(index, columns)
+        grid[row * (h + 1):row * (h + 1) + h, column * (w + 1):column * (w + 1) + w] = (
+            (tile - low) / (high - low) if high > low else 0.5)
+    return grid
+
+
+def _feature_maps(run: Run, plt: object) -> str:
+    image = run.splits.test_x[0]
+    filters, maps = first_feature_maps(run.model, image)
+    columns = 8
+    figure, axes = plt.subplots(1, 3, figsize=(13, 4.2),  # type: ignore[attr-defined]
+                                gridspec_kw={"width_ratios": [1, 2, 2]})
+    axes[0].imshow(image[0], cmap="gray")
+    axes[0].set_title(f"test image ({run.splits.classes[run.splits.test_y[0]]})")
+    axes[1].imshow(mosaic(filters, columns, signed=True), cmap="coolwarm")
+    axes[1].set_title(f"the {len(filters)} filters of the first convolution")
+    axes[2].imshow(mosaic(maps, columns), cmap="magma")
+    axes[2].set_title("what they make of the image (after the activation)")
+    for axis in axes:
+        axis.axis("off")
+    figure.tight_layout()
+    return _save(figure, run, "feature_maps.png", plt)

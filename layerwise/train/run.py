@@ -38,7 +38,8 @@ from layerwise.train.trainer import EpochInProgress, Evaluation, Trainer
 MOMENTUM_OPTIMIZERS = ("adam", "adamw", "sgd")
 CROP_PADDING = 2  # pixels: --augment crop shifts images by up to this much
 RUN_FILES = ("config.json", "checkpoint.safetensors", "model.safetensors", "metrics.csv",
-             "metrics.json", "loss_curve.png", "confusion_matrix.png", "decision_boundary.png")
+             "metrics.json", "loss_curve.png", "confusion_matrix.png", "decision_boundary.png",
+             "feature_maps.png")
 
 
 @dataclass
