@@ -25,27 +25,29 @@ BATCH = 128
 CONFIG = RunConfig.from_dict({"model": "cnn"}, "benchmark")
 
 
-def layerwise_cnn(images: np.ndarray) -> tuple[nn.Sequential, optim.Optimizer, nn.Module]:
+def layerwise_cnn(images: np.ndarray, config: RunConfig = CONFIG
+                  ) -> tuple[nn.Sequential, optim.Optimizer, nn.Module]:
     """The CLI's CNN, its AdamW and its loss, as `layerwise train --model cnn` builds them."""
-    mean, std = input_statistics(CONFIG, images)
-    model, _ = build_model(CONFIG, images.shape[1:], 10, mean, std)
-    optimizer = optim.AdamW(model.parameters(), lr=CONFIG.lr, weight_decay=CONFIG.weight_decay)
-    return model, optimizer, nn.CrossEntropyLoss(label_smoothing=CONFIG.label_smoothing)
+    mean, std = input_statistics(config, images)
+    model, _ = build_model(config, images.shape[1:], 10, mean, std)
+    optimizer = optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    return model, optimizer, nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
 
 
-def torch_cnn(images: np.ndarray) -> tuple[torch.nn.Module, torch.optim.Optimizer, Any]:
+def torch_cnn(images: np.ndarray, config: RunConfig = CONFIG
+              ) -> tuple[torch.nn.Module, torch.optim.Optimizer, Any]:
     """The same network in PyTorch: standardization, two 3x3 convolutions with ReLU and 2x2 max
     pooling, 3136-128-10 with dropout; AdamW and label smoothing as in the recipe."""
     torch.manual_seed(0)
     mean, std = float(images.mean()), float(images.std())
     channels, layers = 1, [torch.nn.Identity()]
-    for width in CONFIG.channels:
+    for width in config.channels:
         layers += [torch.nn.Conv2d(channels, width, 3, padding=1), torch.nn.ReLU(),
                    torch.nn.MaxPool2d(2)]
         channels = width
-    layers += [torch.nn.Flatten(), torch.nn.Linear(channels * 7 * 7, CONFIG.hidden[0]),
-               torch.nn.ReLU(), torch.nn.Dropout(CONFIG.dropout),
-               torch.nn.Linear(CONFIG.hidden[0], 10)]
+    layers += [torch.nn.Flatten(), torch.nn.Linear(channels * 7 * 7, config.hidden[0]),
+               torch.nn.ReLU(), torch.nn.Dropout(config.dropout),
+               torch.nn.Linear(config.hidden[0], 10)]
 
     class Standardized(torch.nn.Module):
         def __init__(self) -> None:
@@ -56,21 +58,22 @@ def torch_cnn(images: np.ndarray) -> tuple[torch.nn.Module, torch.optim.Optimize
             return self.body((x - mean) / std)  # type: ignore[no-any-return]
 
     model = Standardized()
-    optimizer = torch.optim.AdamW(model.parameters(), lr=CONFIG.lr,
-                                  weight_decay=CONFIG.weight_decay)
-    return model, optimizer, torch.nn.CrossEntropyLoss(label_smoothing=CONFIG.label_smoothing)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr,
+                                  weight_decay=config.weight_decay)
+    return model, optimizer, torch.nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
 
 
-def batches(images: np.ndarray, labels: np.ndarray, count: int) -> list[tuple[Any, Any]]:
+def batches(images: np.ndarray, labels: np.ndarray, count: int,
+            batch: int = BATCH) -> list[tuple[Any, Any]]:
     rng = np.random.default_rng(0)
-    chosen = [rng.choice(len(images), BATCH, replace=False) for _ in range(count)]
+    chosen = [rng.choice(len(images), batch, replace=False) for _ in range(count)]
     return [(images[index], labels[index]) for index in chosen]
 
 
-def layerwise_steps(images: np.ndarray, labels: np.ndarray,
-                    count: int) -> Callable[[], None]:
-    model, optimizer, loss_fn = layerwise_cnn(images)
-    data = batches(images, labels, count)
+def layerwise_steps(images: np.ndarray, labels: np.ndarray, count: int,
+                    batch: int = BATCH, config: RunConfig = CONFIG) -> Callable[[], None]:
+    model, optimizer, loss_fn = layerwise_cnn(images, config)
+    data = batches(images, labels, count, batch)
 
     def steps() -> None:
         for x, y in data:
@@ -82,10 +85,11 @@ def layerwise_steps(images: np.ndarray, labels: np.ndarray,
     return steps
 
 
-def torch_steps(images: np.ndarray, labels: np.ndarray, count: int) -> Callable[[], None]:
-    model, optimizer, loss_fn = torch_cnn(images)
-    data = [(torch.from_numpy(x), torch.from_numpy(y)) for x, y in batches(images, labels,
-                                                                            count)]
+def torch_steps(images: np.ndarray, labels: np.ndarray, count: int,
+                batch: int = BATCH, config: RunConfig = CONFIG) -> Callable[[], None]:
+    model, optimizer, loss_fn = torch_cnn(images, config)
+    data = [(torch.from_numpy(x), torch.from_numpy(y))
+            for x, y in batches(images, labels, count, batch)]
 
     def steps() -> None:
         for x, y in data:
@@ -189,13 +193,17 @@ def step_profile(images: np.ndarray, labels: np.ndarray, count: int) -> dict[str
 
 def memory_child(framework: str, images: np.ndarray, labels: np.ndarray,
                  resident_bytes: Callable[..., int], reset_peak: Callable[[], None]) -> None:
-    """Peak resident growth of 20 CNN steps, after one step of start-up (so that numba's
-    kernels and PyTorch's allocator are loaded), with the model built after the baseline."""
+    """Peak resident growth of training the CNN for 20 steps: activations, gradients and the
+    optimizer's state. The baseline is taken once the model and its batches are built, and
+    after one step of a tiny CNN on two images (the start-up: numba compiles the spatial
+    loops, PyTorch sets up autograd and its allocator), which allocates little."""
     make = layerwise_steps if framework == "layerwise" else torch_steps
-    make(images, labels, 1)()
-    before = resident_bytes()
+    tiny = RunConfig.from_dict({"model": "cnn", "channels": [2, 2], "hidden": [4]}, "start-up")
+    make(images[:2], labels[:2], 1, batch=2, config=tiny)()
+    steps = make(images, labels, 20)
     reset_peak()
-    make(images, labels, 20)()
+    before = resident_bytes()
+    steps()
     print(json.dumps({"growth": resident_bytes("VmHWM") - before}))
 
 
