@@ -230,7 +230,7 @@ SHAPES: dict[str, Trigger] = {
         np.zeros((2, 3)), np.zeros((2, 3)), pos_weight=np.ones(4)),
     "logits-shape": lambda _: F.cross_entropy(np.zeros(10), np.array([1])),
     "reshape": lambda _: lw.tensor(np.ones((3, 4))).reshape(5, 2),
-    "transpose-axes": lambda _: lw.tensor(np.ones((2, 3))).transpose(0, 0),
+    "transpose-axes": lambda _: lw.tensor(np.ones((2, 3))).transpose((0, 0)),
     "concatenate-shapes": lambda _: lw.concatenate([np.ones((2, 3)), np.ones((2, 4))]),
     "stack-shapes": lambda _: lw.stack([np.ones((2, 3)), np.ones((2, 4))]),
     "index-range": lambda _: lw.tensor(np.ones(3))[5],

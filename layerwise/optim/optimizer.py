@@ -95,13 +95,14 @@ class Optimizer:
         """Update every parameter that has a gradient."""
         for group in self.param_groups:
             for param in group["params"]:
-                if param.grad is None:
+                grad = param.grad
+                if grad is None:
                     continue
-                if param.grad.shape != param.data.shape:
+                if grad.shape != param.data.shape:
                     raise ValueError(
-                        f"{type(self).__name__}: a gradient of shape {param.grad.shape} for a "
+                        f"{type(self).__name__}: a gradient of shape {grad.shape} for a "
                         f"parameter of shape {param.data.shape}")
-                self.update(param, param.grad, self.state.setdefault(id(param), {}), group)
+                self.update(param, grad.data, self.state.setdefault(id(param), {}), group)
 
     def update(self, param: Parameter, grad: np.ndarray, state: dict[str, Any],
                group: dict[str, Any]) -> None:
