@@ -1,6 +1,7 @@
-"""Modules: layers that own parameters, activations and losses as objects, initializers."""
+"""Modules: layers that own parameters, activations and losses as objects, containers,
+initializers and nn.utils."""
 
-from layerwise.nn import init
+from layerwise.nn import init, utils
 from layerwise.nn.activation import (
     ELU,
     GELU,
@@ -12,14 +13,36 @@ from layerwise.nn.activation import (
     Softplus,
     Tanh,
 )
-from layerwise.nn.layers import Dropout, Flatten, Identity, Linear, Sequential, Standardize
-from layerwise.nn.loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
-from layerwise.nn.module import IncompatibleKeys, Module, StateDictError
+from layerwise.nn.containers import ModuleDict, ModuleList
+from layerwise.nn.layers import (
+    Dropout,
+    Embedding,
+    Flatten,
+    Identity,
+    LayerNorm,
+    Linear,
+    Sequential,
+    Standardize,
+    Unflatten,
+)
+from layerwise.nn.loss import (
+    BCELoss,
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    HuberLoss,
+    KLDivLoss,
+    L1Loss,
+    MSELoss,
+    NLLLoss,
+    SmoothL1Loss,
+)
+from layerwise.nn.module import IncompatibleKeys, Module, RemovableHandle, StateDictError
 from layerwise.nn.parameter import Parameter
 
 __all__ = [
-    "ELU", "GELU", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "Dropout", "Flatten",
-    "Identity", "IncompatibleKeys", "LeakyReLU", "Linear", "LogSoftmax", "MSELoss", "Module",
-    "Parameter", "ReLU", "Sequential", "Sigmoid", "Softmax", "Softplus", "Standardize",
-    "StateDictError", "Tanh", "init",
+    "ELU", "GELU", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "Dropout", "Embedding",
+    "Flatten", "HuberLoss", "Identity", "IncompatibleKeys", "KLDivLoss", "L1Loss", "LayerNorm",
+    "LeakyReLU", "Linear", "LogSoftmax", "MSELoss", "Module", "ModuleDict", "ModuleList",
+    "NLLLoss", "Parameter", "ReLU", "RemovableHandle", "Sequential", "Sigmoid", "SmoothL1Loss",
+    "Softmax", "Softplus", "Standardize", "StateDictError", "Tanh", "Unflatten", "init", "utils",
 ]

@@ -56,6 +56,8 @@ class Mean(_Reduction):
     def forward(self, x: np.ndarray) -> np.ndarray:
         axes = self._setup(x)
         self.count = int(np.prod([x.shape[axis] for axis in axes]))
+        if self.count == 0:  # the mean of no values is NaN, as in PyTorch (without a warning)
+            return np.full(np.sum(x, axis=axes, keepdims=self.keepdims).shape, np.nan, x.dtype)
         return np.mean(x, axis=axes, keepdims=self.keepdims)
 
     def backward(self, grad_y: np.ndarray) -> tuple[np.ndarray]:

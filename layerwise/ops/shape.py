@@ -78,7 +78,13 @@ class GetItem(Op):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         self.input_shape = x.shape
-        return x[self.index]
+        y = x[self.index]
+        if type(y) is not np.ndarray and _is_basic(self.index):
+            # An int for every axis gives a NumPy scalar, a copy; with a trailing ... it is a
+            # 0-d view, which sees later in-place changes as PyTorch's x[0] does.
+            parts = self.index if isinstance(self.index, tuple) else (self.index,)
+            y = x[(*parts, Ellipsis)]
+        return y
 
     def backward(self, grad_y: np.ndarray) -> tuple[np.ndarray]:
         grad_x = np.zeros(self.input_shape, dtype=grad_y.dtype)
