@@ -463,3 +463,20 @@ def test_the_quickstart_shapes_and_dtypes_print_as_pytorchs(
     first = capsys.readouterr().out.splitlines()[:2]
     assert first == ["Shape of X [N, C, H, W]: (64, 1, 28, 28)", "Shape of y: (64,) int64"]
     assert ours["X"].dtype == np.float32 and ours["y"].dtype == np.int64
+
+
+def test_the_porting_guides_program_differs_only_in_its_imports(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """docs/pytorch.md shows one program both ways: the layerwise block must be the PyTorch
+    block with layerwise's imports (and a closing check), and the PyTorch block must run."""
+    page = (Path(__file__).resolve().parent.parent / "docs" / "pytorch.md").read_text()
+    pytorch_block = page.split("```py\n")[1].split("```")[0]
+    layerwise_block = page.split("```python\n")[-1].split("```")[0]
+    swapped = pytorch_block
+    for module in ("torch", "nn", "data"):
+        swapped = swapped.replace(IMPORTS["pytorch"][module], IMPORTS["layerwise"][module])
+    closing = layerwise_block[len(swapped):]
+    assert layerwise_block.startswith(swapped)
+    assert closing.strip().startswith("assert ") and "\n" not in closing.strip()
+    monkeypatch.chdir(tmp_path)
+    exec(compile(pytorch_block, "<pytorch block>", "exec"), {"__name__": "__main__"})
