@@ -24,16 +24,25 @@ if TYPE_CHECKING:
 def record(op: Op, inputs: Sequence[Any], first_array: np.ndarray | None = None) -> Tensor:
     """Run `op.forward` on the inputs' arrays; link the result into the graph when needed.
 
-    `first_array`, when given, is what forward gets in place of the first input's array (an
-    in-place op passes a copy of its tensor's values, see layerwise.inplace)."""
+    While recording, the version of every Tensor input is noted with the result, so that
+    backward can tell whether one was changed in place after this forward. `first_array`,
+    when given, is what forward gets in place of the first input's array (an in-place op
+    passes a copy of its tensor's values, see layerwise.inplace).
+    """
     tracking = settings.grad_enabled
     arrays: list[np.ndarray] = []
     parents: list[Tensor | None] = []
+    versions: list[tuple[Tensor, int]] = []
     numbers = False
     for value in inputs:
         if isinstance(value, Tensor):
             arrays.append(value.data)
-            parents.append(value if tracking and value.requires_grad else None)
+            if tracking:
+                parents.append(value if value.requires_grad else None)
+                counter = value._version_counter  # None until the tensor is changed or viewed
+                versions.append((value, 0 if counter is None else counter.value))
+            else:
+                parents.append(None)
         elif isinstance(value, np.ndarray):
             arrays.append(value)
             parents.append(None)
@@ -48,18 +57,7 @@ def record(op: Op, inputs: Sequence[Any], first_array: np.ndarray | None = None)
                 arrays[position] = _constant_array(value, reference_dtype)
     if first_array is not None:
         arrays[0] = first_array
-    return forward_and_link(op, inputs, arrays, parents)
-
-
-def forward_and_link(op: Op, inputs: Sequence[Any], arrays: list[np.ndarray],
-                     parents: list[Tensor | None]) -> Tensor:
-    """Run `op.forward(*arrays)` and wrap the result: linked to `parents` (the inputs that
-    require grad, None elsewhere) when any does, a constant otherwise.
-
-    `inputs` are what the caller passed; the versions of the Tensors among them are noted so
-    that backward can tell whether one was changed in place after this forward.
-    """
-    needs_grad = tuple(parent is not None for parent in parents)
+    needs_grad = tuple([parent is not None for parent in parents])  # a list is built faster
     any_grad = True in needs_grad
     op.needs_grad = needs_grad
     try:
@@ -81,13 +79,16 @@ def forward_and_link(op: Op, inputs: Sequence[Any], arrays: list[np.ndarray],
     if settings.anomaly_detection:
         _check_finite(out, op, "forward", arrays)
     if any_grad:
-        result = Tensor._from_op(out, op, tuple(parents), tuple(
-            [(value, value._version_counter.value) for value in inputs
-             if isinstance(value, Tensor)]))
+        result = Tensor._from_op(out, op, tuple(parents), tuple(versions))
     else:
         result = Tensor._constant(out)
-    if out.base is not None or any(out is array for array in arrays):
+    if out.base is not None:
         _share_memory_with_input(result, inputs)
+    else:
+        for array in arrays:
+            if array is out:  # an op that returns its input unchanged: a view of it too
+                _share_memory_with_input(result, inputs)
+                break
     return result
 
 
@@ -98,8 +99,8 @@ def _share_memory_with_input(result: Tensor, inputs: Sequence[Any]) -> None:
     for value in inputs:
         if isinstance(value, Tensor) and np.may_share_memory(result.data, value.data):
             result._base = value
-            result._version_counter = value._version_counter
-            result._output_version = value._version_counter.value
+            result._version_counter = value._shared_version_counter()
+            result._output_version = value._version
             return
 
 
@@ -211,9 +212,11 @@ def _run(root: Tensor, root_grad: np.ndarray, retain_graph: bool,
         if op.released:
             raise RuntimeError(_FREED_MESSAGE)
         for tensor, version in node._recorded_versions:
-            if tensor._version_counter.value != version:
+            counter = tensor._version_counter
+            if counter is not None and counter.value != version:
                 check_changed_input(node, op, tensor, version)
-        if node._version_counter.value != node._output_version:
+        counter = node._version_counter
+        if counter is not None and counter.value != node._output_version:
             check_changed_output(node, op)
         input_grads = op.backward(node_grad)
         inputs = node._inputs
@@ -290,7 +293,7 @@ def _kept_by(op: Op, array: np.ndarray) -> bool:
 def _modified_message(op: Op, what: str, tensor: Tensor, then: int) -> str:
     return (f"{type(op).__name__}.backward needs {what} as it was in the forward pass, but it "
             f"was changed in place since: a tensor of shape {tensor.shape} ({tensor.dtype}) "
-            f"is at version {tensor._version_counter.value}, {type(op).__name__} saw version "
+            f"is at version {tensor._version}, {type(op).__name__} saw version "
             f"{then}. Change a copy instead (x = x.clone() before the in-place op), or write "
             f"the op out of place (x = x * 2 instead of x *= 2)")
 

@@ -114,15 +114,15 @@ def linear(x: TensorLike, weight: TensorLike, bias: TensorLike | None = None) ->
 
     Shape: x (N, D_in), weight (D_out, D_in), bias (D_out,) -> (N, D_out).
     """
-    x_shape, weight_shape = np.shape(_data(x)), np.shape(_data(weight))
+    x_shape, weight_shape = _shape(x), _shape(weight)
     if len(weight_shape) != 2:
         raise ValueError(f"linear: expected a weight of shape (D_out, D_in), got {weight_shape}")
     if not x_shape or x_shape[-1] != weight_shape[1]:
         raise ValueError(f"linear: a weight of shape {weight_shape} expects input "
                          f"(N, {weight_shape[1]}), got {x_shape}")
-    if bias is not None and np.shape(_data(bias)) != weight_shape[:1]:
+    if bias is not None and _shape(bias) != weight_shape[:1]:
         raise ValueError(f"linear: a weight of shape {weight_shape} expects a bias of shape "
-                         f"({weight_shape[0]},), got {np.shape(_data(bias))}")
+                         f"({weight_shape[0]},), got {_shape(bias)}")
     if bias is None:
         return ops.Linear.apply(x, weight)
     return ops.Linear.apply(x, weight, bias)
@@ -552,6 +552,14 @@ def _dim_or_axis(owner: str, dim: int | None, axis: int | None) -> int:
         raise TypeError(f"{owner}: got both dim={dim!r} and axis={axis!r}; pass one of them")
     chosen = dim if dim is not None else axis
     return -1 if chosen is None else chosen
+
+
+def _shape(value: Any) -> tuple[int, ...]:
+    """The shape of a Tensor, an array or anything NumPy can make one of (cheap for the first
+    two, which is what every training step passes)."""
+    if isinstance(value, Tensor | np.ndarray):
+        return value.shape
+    return np.shape(value)
 
 
 def _data(value: Any) -> Any:

@@ -63,7 +63,7 @@ def _write(name: str, target: Tensor, values: np.ndarray, keep_kind: bool = True
                         f"tensor first, or make a new one: x = x + ...)")
     _writable(name, target)
     np.copyto(target.data, values, casting="unsafe")
-    target._version_counter.value += 1
+    target._changed_in_place()
 
 
 def _writable(name: str, target: Tensor) -> None:
@@ -79,7 +79,7 @@ def _previous_history(target: Tensor) -> Tensor:
     assert target.grad_fn is not None
     previous = Tensor._from_op(target.data, target.grad_fn, target._inputs,
                                target._recorded_versions)
-    previous._version_counter = target._version_counter
+    previous._version_counter = target._shared_version_counter()
     previous._output_version = target._output_version
     return previous
 
@@ -101,7 +101,7 @@ def apply(name: str, target: Tensor, op_class: type[ops.Op], *others: Any,
     target.grad_fn, target._inputs = result.grad_fn, result._inputs
     target._recorded_versions = result._recorded_versions
     target.requires_grad, target.is_leaf = True, False
-    target._output_version = target._version_counter.value
+    target._output_version = target._version
     return target
 
 
@@ -141,7 +141,7 @@ def setitem(target: Tensor, index: Any, value: Any) -> None:
         _writable("setitem", target)
         values = value.data if isinstance(value, Tensor) else value
         target.data[_as_index(index)] = values
-        target._version_counter.value += 1
+        target._changed_in_place()
         return
     apply("setitem", target, ops.SetItem, value, keep_kind=False, index=index)
 

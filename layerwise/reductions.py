@@ -61,6 +61,8 @@ def sum(input: Any, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
         keepdims: bool | None = None, dtype: DTypeLike | None = None) -> Tensor:
     """The sum over `dim` (an int or a tuple; all dims when None). Bool and integer tensors
     sum to int64."""
+    if dim is None and axis is None and dtype is None and isinstance(input, Tensor):
+        return ops.Sum.apply(input, keepdims=bool(keepdim or keepdims))  # the common case
     x = _converted(_tensor(input), dtype, "sum")
     chosen, keep = _pick("sum", dim, axis, keepdim, keepdims)
     return ops.Sum.apply(x, axis=_dims("sum", chosen, x.ndim, axis is not None),

@@ -114,7 +114,7 @@ class Tensor:
         self._inputs: tuple[Tensor | None, ...] = ()
         self.is_leaf = True
         self.retains_grad = False
-        self._version_counter = VersionCounter()
+        self._version_counter: VersionCounter | None = None  # made when first needed
         self._base: Tensor | None = None
         self._recorded_versions: tuple[tuple[Tensor, int], ...] = ()
         self._output_version = 0
@@ -127,7 +127,7 @@ class Tensor:
         out = cls.__new__(cls)
         out.data, out._grad, out.requires_grad = data, None, True
         out.grad_fn, out._inputs, out.is_leaf, out.retains_grad = op, inputs, False, False
-        out._version_counter, out._base = VersionCounter(), None
+        out._version_counter, out._base = None, None
         out._recorded_versions, out._output_version = recorded_versions, 0
         return out
 
@@ -137,7 +137,7 @@ class Tensor:
         out = cls.__new__(cls)
         out.data, out._grad, out.requires_grad = data, None, False
         out.grad_fn, out._inputs, out.is_leaf, out.retains_grad = None, (), True, False
-        out._version_counter, out._base = VersionCounter(), None
+        out._version_counter, out._base = None, None
         out._recorded_versions, out._output_version = (), 0
         return out
 
@@ -166,7 +166,17 @@ class Tensor:
     @property
     def _version(self) -> int:
         """How many times this tensor's memory was changed in place (as in PyTorch)."""
-        return self._version_counter.value
+        return 0 if self._version_counter is None else self._version_counter.value
+
+    def _shared_version_counter(self) -> VersionCounter:
+        """The version counter, made now if the tensor had none, to share with a view."""
+        if self._version_counter is None:
+            self._version_counter = VersionCounter()
+        return self._version_counter
+
+    def _changed_in_place(self) -> None:
+        """Count a change of this tensor's memory (seen by every tensor sharing the counter)."""
+        self._shared_version_counter().value += 1
 
     def size(self, dim: int | None = None) -> Any:
         """The shape, or the length of dimension `dim` (PyTorch's x.size(), x.size(1))."""
@@ -262,7 +272,7 @@ class Tensor:
         """The same data (shared, not copied) cut from the graph; an in-place change to either
         is seen by both, and by backward where the values were saved."""
         out = Tensor._constant(self.data)
-        out._version_counter = self._version_counter
+        out._version_counter = self._shared_version_counter()
         return out
 
     def numpy(self) -> np.ndarray:

@@ -30,7 +30,7 @@ def _fill(target: Target, values: Any) -> Target:
     array = _array_of(target)
     np.copyto(array, values, casting="unsafe")
     if isinstance(target, Tensor):  # an in-place change: backward must see it
-        target._version_counter.value += 1
+        target._changed_in_place()
     return target
 
 

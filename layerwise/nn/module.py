@@ -227,8 +227,8 @@ class Module:
         """Forget every parameter's gradient: None (the next backward assigns it), or zeros
         when set_to_none is False."""
         for parameter in self.parameters():
-            if set_to_none or parameter.grad is None:
-                parameter.grad = None
+            if set_to_none or parameter._grad is None:
+                parameter._grad = None
             else:
                 parameter.grad = np.zeros_like(parameter.data)
 

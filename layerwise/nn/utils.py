@@ -63,5 +63,5 @@ def vector_to_parameters(vector: Any, parameters: Iterable[Tensor]) -> None:
     for parameter in listed:
         count = parameter.numel()
         parameter.data[...] = values[start:start + count].reshape(parameter.shape)
-        parameter._version_counter.value += 1
+        parameter._changed_in_place()
         start += count

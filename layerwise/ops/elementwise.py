@@ -23,7 +23,8 @@ class Add(_Broadcasting):
     label = "add"
 
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        a, b = promote(a, b)
+        if a.dtype != b.dtype:
+            a, b = promote(a, b)
         self.shape_a, self.shape_b = a.shape, b.shape
         return a + b
 
@@ -41,7 +42,8 @@ class Sub(_Broadcasting):
     label = "subtract"
 
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        a, b = promote(a, b)
+        if a.dtype != b.dtype:
+            a, b = promote(a, b)
         self.shape_a, self.shape_b = a.shape, b.shape
         return a - b
 
@@ -60,7 +62,8 @@ class Mul(_Broadcasting):
     label = "multiply"
 
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        a, b = promote(a, b)
+        if a.dtype != b.dtype:
+            a, b = promote(a, b)
         self.a, self.b = a, b
         return a * b
 
@@ -80,7 +83,8 @@ class Div(_Broadcasting):
     label = "divide"
 
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        a, b = promote(a, b)
+        if a.dtype != b.dtype:
+            a, b = promote(a, b)
         if a.dtype.kind in "biu":  # true division of integers gives the default dtype
             a, b = floating(a), floating(b)
         self.shape_a, self.b = a.shape, b
@@ -116,7 +120,8 @@ class Pow(_Broadcasting):
     label = "power"
 
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        a, b = promote(a, b)
+        if a.dtype != b.dtype:
+            a, b = promote(a, b)
         self.a, self.b = a, b
         self.y = a**b
         return self.y
@@ -214,7 +219,8 @@ class Maximum(_Broadcasting):
     label = "maximum"
 
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        a, b = promote(a, b)
+        if a.dtype != b.dtype:
+            a, b = promote(a, b)
         self.shape_a, self.shape_b = a.shape, b.shape
         self.share_a = (a > b) + 0.5 * (a == b)
         return np.maximum(a, b)
@@ -233,7 +239,8 @@ class Minimum(_Broadcasting):
     label = "minimum"
 
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        a, b = promote(a, b)
+        if a.dtype != b.dtype:
+            a, b = promote(a, b)
         self.shape_a, self.shape_b = a.shape, b.shape
         self.share_a = (a < b) + 0.5 * (a == b)
         return np.minimum(a, b)
@@ -255,7 +262,8 @@ class Where(_Broadcasting):
 
     def forward(self, condition: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         self.condition = condition.astype(bool, copy=False)
-        a, b = promote(a, b)
+        if a.dtype != b.dtype:
+            a, b = promote(a, b)
         self.shape_a, self.shape_b = a.shape, b.shape
         return np.where(self.condition, a, b)
 

@@ -86,8 +86,8 @@ class Optimizer:
         it without adding), or fill it with zeros when set_to_none is False."""
         for group in self.param_groups:
             for param in group["params"]:
-                if set_to_none or param.grad is None:
-                    param.grad = None
+                if set_to_none or param._grad is None:
+                    param._grad = None  # the attribute behind .grad: no property on the hot path
                 else:
                     param.grad = np.zeros_like(param.data)
 
@@ -95,7 +95,7 @@ class Optimizer:
         """Update every parameter that has a gradient."""
         for group in self.param_groups:
             for param in group["params"]:
-                grad = param.grad
+                grad = param._grad
                 if grad is None:
                     continue
                 if grad.shape != param.data.shape:
