@@ -261,15 +261,17 @@ def _base(array: np.ndarray) -> np.ndarray:
 
 
 def _store_grad(node: Tensor, grad: np.ndarray, handed_out: set[int]) -> None:
-    if node._grad is not None:
-        node._grad = Tensor._constant(np.asarray(node._grad.data + grad))
+    existing = node._grad
+    if existing is not None:
+        earlier = existing.data if isinstance(existing, Tensor) else existing
+        node._grad = np.asarray(earlier + grad)
         return
     base_id = id(_base(grad))
     if not grad.flags.writeable or base_id in handed_out:
         grad = grad.copy()
     else:
         handed_out.add(base_id)
-    node._grad = Tensor._constant(grad)
+    node._grad = grad  # an array; the .grad property wraps it in a Tensor when it is read
 
 
 # --- in-place changes seen by backward ---------------------------------------------------------

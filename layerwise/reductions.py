@@ -104,6 +104,8 @@ def _extreme(owner: str, op: type[ops.Max], find: Any, input: Any, dim: Any, kee
         raise ValueError(f"{owner}: dimension {dim} of shape {x.shape} has length 0; there is "
                          f"no {'largest' if op is ops.Max else 'smallest'} value along it")
     keep = bool(keepdim if keepdims is None else keepdims)
+    if x.ndim == 0:
+        return _take_along(x, np.zeros(1, np.int64), None, keep)
     return _take_along(x, find(x.data, axis_index), axis_index, keep)
 
 
@@ -122,11 +124,11 @@ def _take_along(x: Tensor, indices: np.ndarray, axis: int | None, keepdim: bool
 
 
 def _argmax_keep(data: np.ndarray, axis: int) -> np.ndarray:
-    return np.argmax(data, axis=axis, keepdims=True) if data.ndim else np.zeros(1, np.int64)
+    return np.argmax(data, axis=axis, keepdims=True)
 
 
 def _argmin_keep(data: np.ndarray, axis: int) -> np.ndarray:
-    return np.argmin(data, axis=axis, keepdims=True) if data.ndim else np.zeros(1, np.int64)
+    return np.argmin(data, axis=axis, keepdims=True)
 
 
 def max(input: Any, dim: Any = None, keepdim: bool = False, *, axis: Any = None,

@@ -108,7 +108,9 @@ class Tensor:
         if requires_grad and self.data.dtype.kind not in "fc":
             raise TypeError(
                 f"only floating-point tensors can require gradients, got dtype {self.data.dtype}")
-        self._grad: Tensor | None = None
+        # The gradient, as the engine stores it (an ndarray) or as .grad handed it out (a
+        # Tensor): a Tensor is only made for code that reads .grad, not on every backward.
+        self._grad: Tensor | np.ndarray | None = None
         self.requires_grad = requires_grad
         self.grad_fn: Op | None = None
         self._inputs: tuple[Tensor | None, ...] = ()
@@ -235,14 +237,19 @@ class Tensor:
     # --- autograd --------------------------------------------------------------------------
     @property
     def grad(self) -> Tensor | None:
-        return self._grad
+        grad = self._grad
+        if grad is None or isinstance(grad, Tensor):
+            return grad
+        wrapped = Tensor._constant(grad)  # the same array: p.grad.zero_() zeroes the gradient
+        self._grad = wrapped
+        return wrapped
 
     @grad.setter
     def grad(self, value: Any) -> None:
-        if value is None or isinstance(value, Tensor):
+        if value is None or isinstance(value, Tensor | np.ndarray):
             self._grad = value
-        elif isinstance(value, np.ndarray | np.generic | int | float):
-            self._grad = Tensor._constant(np.asarray(value))
+        elif isinstance(value, np.generic | int | float):
+            self._grad = np.asarray(value)
         else:
             raise TypeError(f"grad must be a Tensor, an ndarray or None, got "
                             f"{type(value).__name__}")

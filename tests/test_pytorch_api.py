@@ -52,6 +52,8 @@ SAME: list[tuple[str, np.ndarray, Call, Call | None]] = [
     ("max-dim-keepdim", CUBE, lambda t: tuple(t.max(dim=-2, keepdim=True)), None),
     ("max-dim-ties-first-index", WITH_TIES, lambda t: tuple(t.max(1)), None),
     ("min-dim-ints", INTS, lambda t: tuple(t.min(0)), None),
+    ("max-dim-0d", np.array(3.0), lambda t: tuple(t.max(0)), None),
+    ("min-dim-0d-keepdim", np.array(3.0), lambda t: tuple(t.min(-1, keepdim=True)), None),
     ("max-elementwise", MATRIX, lambda t: t.max(t * -1), lambda t: torch.max(t, t * -1)),
     ("amax-dims", CUBE, lambda t: t.amax((0, 1)), None),
     ("argmax-flat", MATRIX, lambda t: t.argmax(), None),

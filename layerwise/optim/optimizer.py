@@ -95,14 +95,16 @@ class Optimizer:
         """Update every parameter that has a gradient."""
         for group in self.param_groups:
             for param in group["params"]:
-                grad = param._grad
+                grad = param._grad  # an ndarray, or the Tensor that .grad handed out
                 if grad is None:
                     continue
+                if type(grad) is not np.ndarray:
+                    grad = grad.data
                 if grad.shape != param.data.shape:
                     raise ValueError(
                         f"{type(self).__name__}: a gradient of shape {grad.shape} for a "
                         f"parameter of shape {param.data.shape}")
-                self.update(param, grad.data, self.state.setdefault(id(param), {}), group)
+                self.update(param, grad, self.state.setdefault(id(param), {}), group)
 
     def update(self, param: Parameter, grad: np.ndarray, state: dict[str, Any],
                group: dict[str, Any]) -> None:
