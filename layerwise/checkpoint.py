@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import safetensors.numpy
 
+from layerwise.devices import check_device
 from layerwise.tensor import Tensor
 
 # The safetensors dtype names NumPy can hold, with their sizes in bytes.
@@ -96,8 +97,12 @@ def _umask() -> int:
     return mask
 
 
-def load(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
+def load(path: str | os.PathLike[str], weights_only: bool = True,
+         map_location: Any = None) -> dict[str, np.ndarray]:
     """Read the named arrays of a checkpoint written by `save` (or any safetensors file).
+
+    A checkpoint holds arrays only and loading never runs code, so PyTorch's `weights_only`
+    and `map_location` (the CPU is the only device) are accepted and change nothing.
 
     Raises:
         FileNotFoundError: there is no such file.
@@ -105,6 +110,8 @@ def load(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
             beyond the file, header not JSON, a name given twice, unknown dtype, sizes NumPy
             cannot hold, byte ranges that do not fit).
     """
+    if isinstance(map_location, str):
+        check_device(map_location, "load")
     data, header = _read_checked(Path(path), with_data=True)
     try:
         arrays = safetensors.numpy.load(data)

@@ -21,16 +21,28 @@ if TYPE_CHECKING:
     from layerwise.ops.base import Op
 
 
-def record(op: Op, inputs: Sequence[Any]) -> Tensor:
-    """Run `op.forward` on the inputs' arrays; link the result into the graph when needed."""
+def record(op: Op, inputs: Sequence[Any], first_array: np.ndarray | None = None) -> Tensor:
+    """Run `op.forward` on the inputs' arrays; link the result into the graph when needed.
+
+    While recording, the version of every Tensor input is noted with the result, so that
+    backward can tell whether one was changed in place after this forward. `first_array`,
+    when given, is what forward gets in place of the first input's array (an in-place op
+    passes a copy of its tensor's values, see layerwise.inplace).
+    """
     tracking = settings.grad_enabled
     arrays: list[np.ndarray] = []
     parents: list[Tensor | None] = []
+    versions: list[tuple[Tensor, int]] = []
     numbers = False
     for value in inputs:
         if isinstance(value, Tensor):
             arrays.append(value.data)
-            parents.append(value if tracking and value.requires_grad else None)
+            if tracking:
+                parents.append(value if value.requires_grad else None)
+                counter = value._version_counter  # None until the tensor is changed or viewed
+                versions.append((value, 0 if counter is None else counter.value))
+            else:
+                parents.append(None)
         elif isinstance(value, np.ndarray):
             arrays.append(value)
             parents.append(None)
@@ -43,7 +55,9 @@ def record(op: Op, inputs: Sequence[Any]) -> Tensor:
         for position, value in enumerate(inputs):
             if arrays[position] is None:
                 arrays[position] = _constant_array(value, reference_dtype)
-    needs_grad = tuple(parent is not None for parent in parents)
+    if first_array is not None:
+        arrays[0] = first_array
+    needs_grad = tuple([parent is not None for parent in parents])  # a list is built faster
     any_grad = True in needs_grad
     op.needs_grad = needs_grad
     try:
@@ -65,15 +79,43 @@ def record(op: Op, inputs: Sequence[Any]) -> Tensor:
     if settings.anomaly_detection:
         _check_finite(out, op, "forward", arrays)
     if any_grad:
-        return Tensor._from_op(out, op, tuple(parents))
-    return Tensor._constant(out)
+        result = Tensor._from_op(out, op, tuple(parents), tuple(versions))
+    else:
+        result = Tensor._constant(out)
+    if out.base is not None:
+        _share_memory_with_input(result, inputs)
+    else:
+        for array in arrays:
+            if array is out:  # an op that returns its input unchanged: a view of it too
+                _share_memory_with_input(result, inputs)
+                break
+    return result
+
+
+def _share_memory_with_input(result: Tensor, inputs: Sequence[Any]) -> None:
+    """Make `result` a view of the input Tensor whose memory it shares (reshape, transpose,
+    basic indexing): it gets that tensor's version counter, so that a change in place through
+    either is seen by backward, and `_base`, which in-place ops on views consult."""
+    for value in inputs:
+        if isinstance(value, Tensor) and np.may_share_memory(result.data, value.data):
+            result._base = value
+            result._version_counter = value._shared_version_counter()
+            result._output_version = value._version
+            return
 
 
 def _constant_array(value: Any, reference_dtype: np.dtype | None) -> np.ndarray:
-    """A Python number takes the dtype of the arrays it meets (as in `x * 2`), lists as tensor()."""
+    """A Python number takes the dtype of the arrays it meets (as in `x * 2`) when it is of
+    their kind; a float meeting integers or bools takes the default dtype, and an int meeting
+    bools int64, as in PyTorch. Lists become arrays as tensor() makes them."""
     if value is None:
         raise TypeError("an op input is None; pass an array, a number or a Tensor")
     if isinstance(value, bool | int | float) and reference_dtype is not None:
+        if isinstance(value, float) and reference_dtype.kind in "biu":
+            return np.asarray(value, dtype=settings.default_dtype)
+        if not isinstance(value, bool) and isinstance(value, int) \
+                and reference_dtype.kind == "b":
+            return np.asarray(value, dtype=np.int64)
         return np.asarray(value, dtype=np.result_type(reference_dtype, value))
     return as_array(value)
 
@@ -169,6 +211,13 @@ def _run(root: Tensor, root_grad: np.ndarray, retain_graph: bool,
             continue
         if op.released:
             raise RuntimeError(_FREED_MESSAGE)
+        for tensor, version in node._recorded_versions:
+            counter = tensor._version_counter
+            if counter is not None and counter.value != version:
+                check_changed_input(node, op, tensor, version)
+        counter = node._version_counter
+        if counter is not None and counter.value != node._output_version:
+            check_changed_output(node, op)
         input_grads = op.backward(node_grad)
         inputs = node._inputs
         if not isinstance(input_grads, tuple) or len(input_grads) != len(inputs):
@@ -197,7 +246,7 @@ def _run(root: Tensor, root_grad: np.ndarray, retain_graph: bool,
                 owned.add(key)
         if not retain_graph:
             op.release()
-            node._inputs = ()
+            node._inputs = node._recorded_versions = ()
 
 
 _FREED_MESSAGE = (
@@ -212,15 +261,67 @@ def _base(array: np.ndarray) -> np.ndarray:
 
 
 def _store_grad(node: Tensor, grad: np.ndarray, handed_out: set[int]) -> None:
-    if node.grad is not None:
-        node.grad = np.asarray(node.grad + grad)
+    existing = node._grad
+    if existing is not None:
+        earlier = existing.data if isinstance(existing, Tensor) else existing
+        node._grad = np.asarray(earlier + grad)
         return
     base_id = id(_base(grad))
     if not grad.flags.writeable or base_id in handed_out:
         grad = grad.copy()
     else:
         handed_out.add(base_id)
-    node.grad = grad
+    node._grad = grad  # an array; the .grad property wraps it in a Tensor when it is read
+
+
+# --- in-place changes seen by backward ---------------------------------------------------------
+
+
+def _saved_arrays(op: Op) -> list[np.ndarray]:
+    """The arrays an op keeps for backward (its attributes, and arrays in tuples or lists)."""
+    found: list[np.ndarray] = []
+    for value in vars(op).values():
+        if isinstance(value, np.ndarray):
+            found.append(value)
+        elif isinstance(value, tuple | list):
+            found.extend(item for item in value if isinstance(item, np.ndarray))
+    return found
+
+
+def _kept_by(op: Op, array: np.ndarray) -> bool:
+    return any(np.shares_memory(saved, array) for saved in _saved_arrays(op))
+
+
+def _modified_message(op: Op, what: str, tensor: Tensor, then: int) -> str:
+    return (f"{type(op).__name__}.backward needs {what} as it was in the forward pass, but it "
+            f"was changed in place since: a tensor of shape {tensor.shape} ({tensor.dtype}) "
+            f"is at version {tensor._version}, {type(op).__name__} saw version "
+            f"{then}. Change a copy instead (x = x.clone() before the in-place op), or write "
+            f"the op out of place (x = x * 2 instead of x *= 2)")
+
+
+def check_changed_input(node: Tensor, op: Op, tensor: Tensor, then: int) -> None:
+    """Refuse to backpropagate through `op` when one of its inputs was changed in place after
+    its forward and the op kept that memory, or when the input was recorded as the output of
+    a new op since (an in-place op while recording): its gradient would then go to the new
+    op instead of to the tensor `op` saw."""
+    if _kept_by(op, tensor.data):
+        raise RuntimeError(_modified_message(op, "one of its inputs", tensor, then))
+    is_edge = any(parent is tensor for parent in node._inputs)
+    if is_edge and tensor._output_version > then and node._base is not tensor:
+        raise RuntimeError(
+            f"{type(op).__name__}.backward cannot run: one of its inputs (shape "
+            f"{tensor.shape}) was changed by an in-place op that was recorded after "
+            f"{type(op).__name__} used it, so its history now ends in that op. Clone the "
+            f"tensor before changing it in place (y = x.clone(); y += 1), or write the op out "
+            f"of place (x = x + 1)")
+
+
+def check_changed_output(node: Tensor, op: Op) -> None:
+    """Refuse to backpropagate through `op` when its output, which it kept for backward
+    (exp, sigmoid, tanh, softmax do), was changed in place after the forward."""
+    if _kept_by(op, node.data):
+        raise RuntimeError(_modified_message(op, "its output", node, node._output_version))
 
 
 def _not_one_gradient_per_input(op: Op, inputs: tuple[Tensor | None, ...],

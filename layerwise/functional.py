@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import DTypeLike
 
-from layerwise import ops, settings
+from layerwise import dtypes, ops, reductions, shapes
+from layerwise import inplace as inplace_ops
 from layerwise.ops.loss import check_class_labels
 
 # The layers over feature maps (convolution, pooling, batch norm), exported as F.conv2d ...
@@ -51,11 +52,14 @@ Axis = int | tuple[int, ...] | None
 # --- activations -----------------------------------------------------------------------------
 
 
-def relu(x: TensorLike) -> Tensor:
-    """max(x, 0) element-wise; the gradient at 0 is 0.
+def relu(x: TensorLike, inplace: bool = False) -> Tensor:
+    """max(x, 0) element-wise; the gradient at 0 is 0. With inplace=True x itself is changed
+    (see layerwise.inplace for when that is allowed).
 
     Shape: any -> the same.
     """
+    if inplace and isinstance(x, Tensor):
+        return x.relu_()
     return ops.ReLU.apply(x)
 
 
@@ -88,7 +92,7 @@ def sigmoid(x: TensorLike) -> Tensor:
 
     Shape: any -> the same.
     """
-    return ops.Sigmoid.apply(x)
+    return ops.Sigmoid.apply(_floating(x))
 
 
 def tanh(x: TensorLike) -> Tensor:
@@ -96,7 +100,7 @@ def tanh(x: TensorLike) -> Tensor:
 
     Shape: any -> the same.
     """
-    return ops.Tanh.apply(x)
+    return ops.Tanh.apply(_floating(x))
 
 
 def softplus(x: TensorLike, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
@@ -107,20 +111,25 @@ def softplus(x: TensorLike, beta: float = 1.0, threshold: float = 20.0) -> Tenso
     return ops.Softplus.apply(x, beta=beta, threshold=threshold)
 
 
-def softmax(x: TensorLike, axis: int = -1) -> Tensor:
-    """e^(x_i) / sum_j e^(x_j) along `axis`: non-negative values summing to 1.
+def softmax(x: TensorLike, dim: int | None = None, *, axis: int | None = None,
+            dtype: DTypeLike | None = None) -> Tensor:
+    """e^(x_i) / sum_j e^(x_j) along `dim` (the last one when not given): non-negative values
+    summing to 1. NumPy's `axis=` works too.
 
     Shape: any -> the same.
     """
-    return ops.Softmax.apply(x, axis=axis)
+    return ops.Softmax.apply(_cast(_floating(x), dtype), axis=_dim_or_axis("softmax", dim, axis))
 
 
-def log_softmax(x: TensorLike, axis: int = -1) -> Tensor:
-    """x_i - log sum_j e^(x_j) along `axis`: the log of softmax, computed without overflow.
+def log_softmax(x: TensorLike, dim: int | None = None, *, axis: int | None = None,
+                dtype: DTypeLike | None = None) -> Tensor:
+    """x_i - log sum_j e^(x_j) along `dim` (the last one when not given): the log of softmax,
+    computed without overflow.
 
     Shape: any -> the same.
     """
-    return ops.LogSoftmax.apply(x, axis=axis)
+    return ops.LogSoftmax.apply(_cast(_floating(x), dtype),
+                                axis=_dim_or_axis("log_softmax", dim, axis))
 
 
 # --- layers ----------------------------------------------------------------------------------
@@ -131,21 +140,21 @@ def linear(x: TensorLike, weight: TensorLike, bias: TensorLike | None = None) ->
 
     Shape: x (N, D_in), weight (D_out, D_in), bias (D_out,) -> (N, D_out).
     """
-    x_shape, weight_shape = np.shape(_data(x)), np.shape(_data(weight))
+    x_shape, weight_shape = _shape(x), _shape(weight)
     if len(weight_shape) != 2:
         raise ValueError(f"linear: expected a weight of shape (D_out, D_in), got {weight_shape}")
     if not x_shape or x_shape[-1] != weight_shape[1]:
         raise ValueError(f"linear: a weight of shape {weight_shape} expects input "
                          f"(N, {weight_shape[1]}), got {x_shape}")
-    if bias is not None and np.shape(_data(bias)) != weight_shape[:1]:
+    if bias is not None and _shape(bias) != weight_shape[:1]:
         raise ValueError(f"linear: a weight of shape {weight_shape} expects a bias of shape "
-                         f"({weight_shape[0]},), got {np.shape(_data(bias))}")
+                         f"({weight_shape[0]},), got {_shape(bias)}")
     if bias is None:
         return ops.Linear.apply(x, weight)
     return ops.Linear.apply(x, weight, bias)
 
 
-def dropout(x: TensorLike, p: float = 0.5, training: bool = True,
+def dropout(x: TensorLike, p: float = 0.5, training: bool = True, inplace: bool = False,
             rng: np.random.Generator | None = None) -> Tensor:
     """Zero each value with probability p and scale the rest by 1 / (1 - p) while training;
     return x unchanged when not training.
@@ -165,6 +174,8 @@ def dropout(x: TensorLike, p: float = 0.5, training: bool = True,
                         f"first (e.g. x.astype(np.float32))")
     if not training or p == 0.0:
         return x
+    if inplace:
+        return inplace_ops.apply("dropout", x, ops.Dropout, p=p, rng=rng)
     return ops.Dropout.apply(x, p=p, rng=rng)
 
 
@@ -224,19 +235,29 @@ def binary_cross_entropy_with_logits(input: TensorLike, target: TensorLike,
                                                   pos_weight=weight)
 
 
-def one_hot(labels: Any, num_classes: int, dtype: DTypeLike | None = None) -> np.ndarray:
-    """The (N, num_classes) array with a 1 in each row at its label's column.
+def one_hot(labels: Any, num_classes: int = -1, dtype: DTypeLike | None = None) -> Tensor:
+    """A tensor of the labels' shape plus one dim of num_classes, with a 1 at each label's
+    position: int64, as in PyTorch, unless `dtype` is given. num_classes=-1 takes the largest
+    label + 1.
 
     Raises ValueError naming the first label outside 0..num_classes-1.
     """
+    values = np.asarray(_data(labels)).reshape(-1)
+    if num_classes == -1 and not isinstance(num_classes, bool):
+        if values.dtype.kind not in "iu":
+            raise ValueError(f"one_hot: labels must be integers to infer num_classes, got "
+                             f"dtype {values.dtype}")
+        num_classes = int(values.max()) + 1 if values.size else 0
+        if num_classes < 1:
+            raise ValueError("one_hot: cannot infer num_classes from no labels; give it")
     if isinstance(num_classes, bool) or not isinstance(num_classes, int | np.integer) \
             or num_classes < 1:
         raise ValueError(f"one_hot: num_classes must be a positive integer, got {num_classes!r}")
-    values = np.asarray(_data(labels)).reshape(-1)
     checked = check_class_labels(values, values.shape[0], num_classes, None, "one_hot")
-    encoded = np.zeros((checked.shape[0], num_classes), dtype=dtype or settings.default_dtype)
+    encoded = np.zeros((checked.shape[0], num_classes),
+                       dtype=np.int64 if dtype is None else dtypes.as_dtype(dtype, "one_hot"))
     encoded[np.arange(checked.shape[0]), checked] = 1
-    return encoded.reshape(*np.shape(_data(labels)), num_classes)
+    return Tensor._constant(encoded.reshape(*np.shape(_data(labels)), num_classes))
 
 
 # --- array math ------------------------------------------------------------------------------
@@ -244,17 +265,17 @@ def one_hot(labels: Any, num_classes: int, dtype: DTypeLike | None = None) -> np
 
 def exp(x: TensorLike) -> Tensor:
     """e^x element-wise."""
-    return ops.Exp.apply(x)
+    return ops.Exp.apply(_floating(x))
 
 
 def log(x: TensorLike) -> Tensor:
     """Natural logarithm element-wise."""
-    return ops.Log.apply(x)
+    return ops.Log.apply(_floating(x))
 
 
 def sqrt(x: TensorLike) -> Tensor:
     """Square root element-wise."""
-    return ops.Sqrt.apply(x)
+    return ops.Sqrt.apply(_floating(x))
 
 
 def abs(x: TensorLike) -> Tensor:
@@ -262,8 +283,21 @@ def abs(x: TensorLike) -> Tensor:
     return ops.Abs.apply(x)
 
 
-def clip(x: TensorLike, min: float | None = None, max: float | None = None) -> Tensor:
-    """x limited to [min, max] (either may be None)."""
+def clip(x: TensorLike, min: Any = None, max: Any = None) -> Tensor:
+    """x limited to [min, max] (either may be None); the bounds may be numbers or tensors."""
+    return clamp(x, min, max)
+
+
+def clamp(x: TensorLike, min: Any = None, max: Any = None) -> Tensor:
+    """x limited to [min, max] (PyTorch's clamp). Number bounds: the gradient passes where
+    min <= x <= max. Tensor bounds broadcast against x and get the gradient where they are the
+    value (x < min, or x > max)."""
+    if isinstance(min, Tensor | np.ndarray) or isinstance(max, Tensor | np.ndarray):
+        if min is None and max is None:
+            raise ValueError("clip needs at least one of min and max")
+        infinity = np.asarray(np.inf, dtype=dtypes.floating(as_array(_data(x))).dtype)
+        return ops.Clamp.apply(x, -infinity if min is None else min,
+                               infinity if max is None else max)
     return ops.Clip.apply(x, min=min, max=max)
 
 
@@ -277,10 +311,10 @@ def minimum(a: TensorLike, b: TensorLike) -> Tensor:
     return ops.Minimum.apply(a, b)
 
 
-def where(condition: Any, a: TensorLike, b: TensorLike) -> Tensor:
-    """a where condition is true, b elsewhere (all three broadcast)."""
-    return ops.Where.apply(as_array(condition).astype(bool, copy=False),
-                              a, b)
+def where(condition: Any, a: Any = None, b: Any = None) -> Any:
+    """a where the bool condition is true, b elsewhere (all three broadcast); with the
+    condition alone, the indices of its True values (one tensor per dim)."""
+    return shapes.where(condition, a, b)
 
 
 def matmul(a: TensorLike, b: TensorLike) -> Tensor:
@@ -288,53 +322,270 @@ def matmul(a: TensorLike, b: TensorLike) -> Tensor:
     return ops.MatMul.apply(a, b)
 
 
-def sum(x: TensorLike, axis: Axis = None, keepdims: bool = False) -> Tensor:
-    """Sum over `axis` (all axes when None)."""
-    return ops.Sum.apply(x, axis=axis, keepdims=keepdims)
-
-
-def mean(x: TensorLike, axis: Axis = None, keepdims: bool = False) -> Tensor:
-    """Mean over `axis` (all axes when None)."""
-    return ops.Mean.apply(x, axis=axis, keepdims=keepdims)
-
-
-def max(x: TensorLike, axis: Axis = None, keepdims: bool = False) -> Tensor:
-    """Maximum over `axis` (all axes when None); ties share the gradient."""
-    return ops.Max.apply(x, axis=axis, keepdims=keepdims)
-
-
-def min(x: TensorLike, axis: Axis = None, keepdims: bool = False) -> Tensor:
-    """Minimum over `axis` (all axes when None); ties share the gradient."""
-    return ops.Min.apply(x, axis=axis, keepdims=keepdims)
+sum = reductions.sum
+mean = reductions.mean
+max = reductions.max
+min = reductions.min
 
 
 def reshape(x: TensorLike, shape: Sequence[int]) -> Tensor:
     """The same values in a new shape (one length may be -1)."""
-    return ops.Reshape.apply(x, shape=tuple(shape))
+    return shapes.reshape(x, tuple(shape))
 
 
-def transpose(x: TensorLike, axes: Sequence[int] | None = None) -> Tensor:
-    """Axes reversed, or permuted by `axes`."""
-    return ops.Transpose.apply(x, axes=None if axes is None else tuple(axes))
+def transpose(x: TensorLike, *dims: Any) -> Tensor:
+    """transpose(x, d0, d1) swaps two dims (PyTorch); transpose(x) reverses them and
+    transpose(x, axes) permutes them (NumPy)."""
+    if len(dims) == 1 and dims[0] is None:
+        return shapes.transpose(x)
+    return shapes.transpose(x, *dims)
 
 
 def concatenate(tensors: Sequence[TensorLike], axis: int = 0) -> Tensor:
-    """Join tensors along an existing axis."""
+    """Join tensors along an existing axis, as np.concatenate does (see cat for PyTorch's
+    checks and dtype rules)."""
     return ops.Concatenate.apply(*tensors, axis=axis)
 
 
 def stack(tensors: Sequence[TensorLike], axis: int = 0) -> Tensor:
     """Join tensors of one shape along a new axis."""
-    try:
-        return ops.Stack.apply(*tensors, axis=axis)
-    except ValueError:
-        shapes = [np.shape(_data(value)) for value in tensors]
-        other = next((position for position, shape in enumerate(shapes) if shape != shapes[0]),
-                     None)
-        if other is None:
-            raise
-        raise ValueError(f"stack: all tensors must have the same shape, got {shapes[0]} at "
-                         f"position 0 and {shapes[other]} at position {other}") from None
+    return shapes.stack(tensors, axis)
+
+
+# --- issue 11: the rest of the everyday math ---------------------------------------------------
+
+
+def sin(x: TensorLike) -> Tensor:
+    """sin x element-wise."""
+    return ops.Sin.apply(_floating(x))
+
+
+def cos(x: TensorLike) -> Tensor:
+    """cos x element-wise."""
+    return ops.Cos.apply(_floating(x))
+
+
+def tan(x: TensorLike) -> Tensor:
+    """tan x element-wise."""
+    return ops.Tan.apply(_floating(x))
+
+
+def log1p(x: TensorLike) -> Tensor:
+    """ln(1 + x), exact for tiny x."""
+    return ops.Log1p.apply(_floating(x))
+
+
+def expm1(x: TensorLike) -> Tensor:
+    """e^x - 1, exact for tiny x."""
+    return ops.Expm1.apply(_floating(x))
+
+
+def rsqrt(x: TensorLike) -> Tensor:
+    """1 / sqrt(x), as x ** -0.5 (the same gradient, -0.5 x^-1.5)."""
+    return ops.Pow.apply(_floating(x), -0.5)
+
+
+def square(x: TensorLike) -> Tensor:
+    """x ** 2."""
+    return ops.Pow.apply(x, 2)
+
+
+def pow(x: TensorLike, exponent: TensorLike) -> Tensor:
+    """x ** exponent (either may be a tensor or a number)."""
+    return ops.Pow.apply(x, exponent)
+
+
+def sign(x: TensorLike) -> Tensor:
+    """-1, 0 or 1 by the sign of x. Its derivative is 0 wherever it exists, so the result
+    is a constant: a gradient through it would be 0."""
+    return Tensor._constant(np.sign(as_array(_data(x))))
+
+
+def add(x: TensorLike, other: TensorLike, alpha: float = 1) -> Tensor:
+    """x + alpha * other."""
+    return ops.Add.apply(x, other if alpha == 1 else ops.Mul.apply(other, alpha))
+
+
+def sub(x: TensorLike, other: TensorLike, alpha: float = 1) -> Tensor:
+    """x - alpha * other."""
+    return ops.Sub.apply(x, other if alpha == 1 else ops.Mul.apply(other, alpha))
+
+
+def einsum(equation: str, *operands: Any) -> Tensor:
+    """The Einstein summation `equation` of the operands, as torch.einsum and np.einsum:
+    einsum("ij,jk->ik", a, b) is a @ b, einsum("ii", a) the trace, einsum("bij->bji", a) a
+    batched transpose. Operands may also be given as one list."""
+    if len(operands) == 1 and isinstance(operands[0], list | tuple):
+        operands = tuple(operands[0])
+    return ops.Einsum.apply(*operands, equation=equation)
+
+
+# --- issue 11: layers as functions ------------------------------------------------------------
+
+
+def pad(x: TensorLike, pad: Sequence[int], mode: str = "constant", value: float = 0.0
+        ) -> Tensor:
+    """x with `value` added around it. `pad` gives (before, after) counts for the last dim,
+    then the one before it, and so on: pad=(1, 1) adds a column on each side, (0, 0, 2, 0)
+    two rows on top. Negative counts cut values off. Only mode="constant" is supported.
+
+    Shape: (*, d) with pad (a, b) -> (*, d + a + b).
+    """
+    if mode != "constant":
+        raise ValueError(f"pad: only mode='constant' is supported, got {mode!r}")
+    counts = tuple(pad)
+    if len(counts) % 2 or any(isinstance(count, bool) or not isinstance(count, int | np.integer)
+                              for count in counts):
+        raise ValueError(f"pad: expected an even number of integers (before, after per dim), "
+                         f"got {pad!r}")
+    shape = np.shape(_data(x))
+    if len(counts) // 2 > len(shape):
+        raise ValueError(f"pad: {len(counts)} counts pad {len(counts) // 2} dims but the input "
+                         f"has {len(shape)} (shape {shape})")
+    for pair in range(len(counts) // 2):
+        axis = len(shape) - 1 - pair
+        if shape[axis] + counts[2 * pair] + counts[2 * pair + 1] < 0:
+            raise ValueError(f"pad: counts {counts[2 * pair:2 * pair + 2]} would leave dim "
+                             f"{axis} of shape {shape} with a negative length")
+    return ops.Pad.apply(x, pad=tuple(int(count) for count in counts), value=value)
+
+
+def normalize(x: TensorLike, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:
+    """x / max(||x||_p, eps) along `dim`: each slice scaled to unit p-norm (as PyTorch's, from
+    norm, clamp and division).
+
+    Shape: any -> the same.
+    """
+    x = x if isinstance(x, Tensor) else tensor(x)
+    length = reductions.norm(x, p, dim, keepdim=True)
+    return ops.Div.apply(x, ops.Clip.apply(length, min=eps))
+
+
+def layer_norm(x: TensorLike, normalized_shape: Any, weight: TensorLike | None = None,
+               bias: TensorLike | None = None, eps: float = 1e-5) -> Tensor:
+    """(x - mean) / sqrt(var + eps) * weight + bias, mean and (population) variance taken
+    over the last len(normalized_shape) dims of each sample; composed of mean, var, add,
+    pow and div, whose gradients are those of the formula.
+
+    Shape: (*, *normalized_shape) -> the same; weight and bias normalized_shape.
+    """
+    x = x if isinstance(x, Tensor) else tensor(x)
+    expected = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(
+        normalized_shape)
+    if x.shape[x.ndim - len(expected):] != expected or len(expected) > x.ndim:
+        raise ValueError(f"layer_norm: expected input ending in {expected}, got {x.shape}")
+    dims = tuple(range(x.ndim - len(expected), x.ndim))
+    centered = ops.Sub.apply(x, reductions.mean(x, dims, keepdim=True))
+    variance = reductions.var(x, dims, keepdim=True, correction=0)
+    y = ops.Mul.apply(centered, ops.Pow.apply(ops.Add.apply(variance, eps), -0.5))
+    if weight is not None:
+        y = ops.Mul.apply(y, weight)
+    if bias is not None:
+        y = ops.Add.apply(y, bias)
+    return y
+
+
+def embedding(input: Any, weight: TensorLike, padding_idx: int | None = None) -> Tensor:
+    """The rows of `weight` named by the integer `input`: weight[input].
+
+    Shape: input (*) integers in [0, num_embeddings), weight (num_embeddings, embedding_dim)
+    -> (*, embedding_dim). The row padding_idx gets no gradient.
+    """
+    indices = as_array(_data(input))
+    weight_shape = np.shape(_data(weight))
+    if len(weight_shape) != 2:
+        raise ValueError(f"embedding: expected a weight of shape (num_embeddings, "
+                         f"embedding_dim), got {weight_shape}")
+    if padding_idx is not None:
+        if not -weight_shape[0] <= padding_idx < weight_shape[0]:
+            raise ValueError(f"embedding: padding_idx {padding_idx} is out of range for "
+                             f"{weight_shape[0]} embeddings")
+        padding_idx %= weight_shape[0]
+    return ops.Embedding.apply(weight, indices, padding_idx=padding_idx)
+
+
+# --- issue 11: more losses ----------------------------------------------------------------------
+
+
+def nll_loss(input: TensorLike, target: TensorLike, weight: Any = None,
+             ignore_index: int = -100, reduction: str = "mean") -> Tensor:
+    """The negative log-likelihood of log-probabilities: -input[target] averaged (weighted by
+    `weight[target]`, one weight per class). log_softmax followed by nll_loss is
+    cross_entropy.
+
+    Shape: (N, C) with (N,), (C,) with (), or (N, C, d1, ...) with (N, d1, ...) -> scalar
+    (the target's shape for "none").
+    """
+    return ops.NLL.apply(input, target, reduction=reduction, ignore_index=ignore_index,
+                         weight=None if weight is None else as_array(_data(weight)))
+
+
+def l1_loss(input: TensorLike, target: TensorLike, reduction: str = "mean") -> Tensor:
+    """Mean absolute error: mean(|input - target|).
+
+    Shape: input and target of the same shape -> scalar ("none": that shape).
+    """
+    return ops.L1.apply(input, target, reduction=reduction)
+
+
+def smooth_l1_loss(input: TensorLike, target: TensorLike, reduction: str = "mean",
+                   beta: float = 1.0) -> Tensor:
+    """0.5 d^2 / beta where |d| < beta, |d| - 0.5 beta elsewhere (d = input - target).
+
+    Shape: input and target of the same shape -> scalar ("none": that shape).
+    """
+    return ops.SmoothL1.apply(input, target, reduction=reduction, beta=beta)
+
+
+def huber_loss(input: TensorLike, target: TensorLike, reduction: str = "mean",
+               delta: float = 1.0) -> Tensor:
+    """0.5 d^2 where |d| < delta, delta (|d| - 0.5 delta) elsewhere (d = input - target).
+
+    Shape: input and target of the same shape -> scalar ("none": that shape).
+    """
+    return ops.Huber.apply(input, target, reduction=reduction, delta=delta)
+
+
+def kl_div(input: TensorLike, target: TensorLike, reduction: str = "mean",
+           log_target: bool = False) -> Tensor:
+    """The Kullback-Leibler divergence sum q (log q - input) of target probabilities q from
+    log-probabilities `input`; reduction "batchmean" divides by the batch size (the
+    divergence per sample), "mean" by the number of elements (PyTorch's default).
+
+    Shape: input and target of the same shape -> scalar ("none": that shape).
+    """
+    return ops.KLDiv.apply(input, target, reduction=reduction, log_target=log_target)
+
+
+def _floating(x: Any) -> Any:
+    """Integer and bool input as the default floating dtype (what PyTorch gives exp, sin...
+    of integers); anything else unchanged."""
+    if isinstance(x, Tensor):
+        return x if x.data.dtype.kind in "fc" else Tensor._constant(dtypes.floating(x.data))
+    if isinstance(x, np.ndarray):
+        return dtypes.floating(x)
+    return x
+
+
+def _cast(x: Any, dtype: DTypeLike | None) -> Any:
+    if dtype is None:
+        return x
+    return (x if isinstance(x, Tensor) else tensor(x)).to(dtypes.as_dtype(dtype))
+
+
+def _dim_or_axis(owner: str, dim: int | None, axis: int | None) -> int:
+    if dim is not None and axis is not None:
+        raise TypeError(f"{owner}: got both dim={dim!r} and axis={axis!r}; pass one of them")
+    chosen = dim if dim is not None else axis
+    return -1 if chosen is None else chosen
+
+
+def _shape(value: Any) -> tuple[int, ...]:
+    """The shape of a Tensor, an array or anything NumPy can make one of (cheap for the first
+    two, which is what every training step passes)."""
+    if isinstance(value, Tensor | np.ndarray):
+        return value.shape
+    return np.shape(value)
 
 
 def _data(value: Any) -> Any:

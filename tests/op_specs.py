@@ -5,6 +5,7 @@ test_ops.py compares every case with its twin in float64; a case without a twin 
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -12,7 +13,7 @@ import numpy as np
 import torch
 import torch.nn.functional as TF
 
-from layerwise.check.cases import POS_WEIGHT, RUNNING_MEAN, RUNNING_VAR
+from layerwise.check.cases import CLASS_WEIGHTS, MASK, POS_WEIGHT, RUNNING_MEAN, RUNNING_VAR
 
 T = torch.tensor
 
@@ -151,4 +152,115 @@ TORCH_TWINS: dict[str, Callable[..., Any]] = {
     "BinaryCrossEntropyWithLogits-mean": TF.binary_cross_entropy_with_logits,
     "BinaryCrossEntropyWithLogits-pos-weight-sum": lambda x, y: TF.binary_cross_entropy_with_logits(
                x, y, reduction="sum", pos_weight=T(POS_WEIGHT)),
+}
+
+
+# --- issue 11: the everyday PyTorch API ---
+
+
+def _assign_rows(x: torch.Tensor, value: torch.Tensor) -> torch.Tensor:
+    y = x.clone()
+    y[1:3] = value
+    return y
+
+
+def _assign_where_positive(x: torch.Tensor) -> torch.Tensor:
+    y = x.clone()
+    y[y > 0] = 0.5
+    return y
+
+
+def _multiply_in_place(x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    y = x.clone()
+    y *= w
+    return y
+
+
+def _kl_div_mean(x: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
+    with warnings.catch_warnings():  # PyTorch warns that "mean" is not the KL divergence
+        warnings.simplefilter("ignore", UserWarning)
+        return TF.kl_div(x, q, reduction="mean")
+
+
+TORCH_TWINS |= {
+    "Sin-matrix": torch.sin,
+    "Cos-matrix": torch.cos,
+    "Tan-away-from-poles": torch.tan,
+    "Log1p-above-minus-1": torch.log1p,
+    "Expm1-matrix": torch.expm1,
+    "Pow-rsqrt": torch.rsqrt,
+    "Pow-square": torch.square,
+    "Clamp-tensor-bounds": torch.clamp,
+    "Clamp-min-above-max": torch.clamp,
+    "Clamp-max-tensor-only": lambda x, high: torch.clamp(x, max=high),
+    "Clip-in-place": lambda x: (x + 0.0).clamp_(-0.5, 0.5),
+    "Cast-float64": lambda a: a.to(torch.float64),
+    "Clone-transposed": lambda a: a.T.clone(),
+    "Clone-contiguous": lambda a: a.T.contiguous(),
+    "Mul-in-place": _multiply_in_place,
+    "Add-in-place-alpha": lambda x, w: x.clone().add_(w, alpha=2.0),
+    "ReLU-in-place": lambda x: (x * 1.0).relu_(),
+    "Var-unbiased-dim": lambda a: a.var(1),
+    "Var-population-all": lambda a: a.var(correction=0),
+    "Var-dims-keepdim": lambda a: a.var((0, 2), keepdim=True),
+    "Var-std": lambda a: a.std(0),
+    "Var-layer-norm": lambda x, w, b: TF.layer_norm(x, (4,), w, b),
+    "Norm-fro": lambda a: a.norm(),
+    "Norm-p1-dim": lambda a: a.norm(p=1, dim=1),
+    "Norm-p3-keepdim": lambda a: a.norm(p=3, dim=0, keepdim=True),
+    "Norm-inf": lambda a: a.norm(p=float("inf"), dim=1),
+    "Norm-normalize": lambda a: TF.normalize(a, dim=1),
+    "Prod-dim": lambda a: a.prod(1),
+    "Prod-all": lambda a: a.prod(),
+    "Prod-with-zeros": lambda a: a.prod(1, keepdim=True),
+    "Cumsum-dim-1": lambda a: a.cumsum(1),
+    "Cumsum-negative-dim": lambda a: a.cumsum(-2),
+    "Expand-new-leading": lambda a: a.expand(2, 3, 4),
+    "Expand-minus-one": lambda a: a.expand(3, -1),
+    "Repeat-tile": lambda a: a.repeat(2, 1, 3),
+    "Pad-last-two": lambda a: TF.pad(a, (1, 2, 0, 1), value=0.5),
+    "Pad-negative-crop": lambda a: TF.pad(a, (-1, 2)),
+    "Reshape-view-unsqueeze-squeeze": lambda a: a.view(4, -1).unsqueeze(1).squeeze(1),
+    "Reshape-flatten-range": lambda a: a.flatten(1, 2),
+    "Transpose-swap-dims": lambda a: a.transpose(0, 2),
+    "Transpose-permute-method": lambda a: a.permute(2, 0, 1),
+    "Transpose-batch-mT": lambda a: a.mT,
+    "GetItem-index-select": lambda a: a.index_select(1, T([2, 0, 2])),
+    "GetItem-chunk": lambda a: a.chunk(3, 1)[2],
+    "GetItem-split-sections": lambda a: a.split([1, 3], dim=1)[1],
+    "Where-masked-fill": lambda a: a.masked_fill(T(MASK), -1.5),
+    "Gather-dim-1": lambda a, index: a.gather(1, index),
+    "Gather-dim-0-shorter-index": lambda a, index: a.gather(0, index),
+    "Gather-max-dim": lambda a: a.max(1).values,
+    "Gather-min-keepdim": lambda a: a.min(0, keepdim=True).values,
+    "Gather-sort-descending": lambda a: a.sort(dim=0, descending=True).values,
+    "Gather-topk": lambda a: a.topk(2).values,
+    "ScatterAdd-dim-0": lambda a, index, src: a.scatter_add(0, index, src),
+    "SetItem-rows": _assign_rows,
+    "SetItem-positive-mask": _assign_where_positive,
+    "SetItem-fill-0d-value": lambda x, value: x.clone().fill_(value),
+    "Embedding-lookup": lambda weight, indices: TF.embedding(indices, weight),
+    "Einsum-matmul": lambda a, b: torch.einsum("ij,jk->ik", a, b),
+    "Einsum-implicit-output": lambda a, b: torch.einsum("ij,jk", a, b),
+    "Einsum-batched-ellipsis": lambda a, b: torch.einsum("...ij,...jk->...ik", a, b),
+    "Einsum-trace": lambda a: torch.einsum("ii", a),
+    "Einsum-diagonal": lambda a: torch.einsum("ii->i", a),
+    "Einsum-sum-out": lambda a: torch.einsum("ij->i", a),
+    "Einsum-broadcast-length-1": lambda a, b: torch.einsum("ij,ij->ij", a, b),
+    "Einsum-three-operands": lambda a, b, c: torch.einsum("ab,bc,cd->ad", a, b, c),
+    "Einsum-diagonal-and-product": lambda a, b: torch.einsum("iij,jk->ik", a, b),
+    "NLL-mean": TF.nll_loss,
+    "NLL-weights-ignore": lambda x, y: TF.nll_loss(x, y, weight=T(CLASS_WEIGHTS)),
+    "NLL-sum": lambda x, y: TF.nll_loss(x, y, reduction="sum"),
+    "NLL-none-k-dim": lambda x, y: TF.nll_loss(x, y, reduction="none"),
+    "NLL-one-sample": TF.nll_loss,
+    "NLL-log-softmax": lambda x, y: TF.nll_loss(TF.log_softmax(x, dim=1), y),
+    "L1-mean": TF.l1_loss,
+    "L1-sum": lambda a, b: TF.l1_loss(a, b, reduction="sum"),
+    "SmoothL1-beta-0.5": lambda a, b: TF.smooth_l1_loss(a, b, beta=0.5),
+    "SmoothL1-none": lambda a, b: TF.smooth_l1_loss(a, b, reduction="none"),
+    "Huber-delta-0.8": lambda a, b: TF.huber_loss(a, b, delta=0.8),
+    "KLDiv-batchmean": lambda x, q: TF.kl_div(x, q, reduction="batchmean"),
+    "KLDiv-mean": _kl_div_mean,
+    "KLDiv-log-target-sum": lambda x, t: TF.kl_div(x, t, reduction="sum", log_target=True),
 }

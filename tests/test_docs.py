@@ -62,6 +62,12 @@ BLOCKS = [block for path in sorted(DOCS.glob("*.md")) for block in python_blocks
 
 
 @pytest.fixture(autouse=True)
+def in_a_fresh_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A block that writes files (torch.save(..., "model.pth")) writes them there."""
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture(autouse=True)
 def restore_default_dtype() -> Iterator[None]:
     """A block may call set_default_dtype; the tests after it must not see that."""
     dtype = lw.get_default_dtype()

@@ -90,7 +90,7 @@ def test_leaf_gradients_never_share_memory() -> None:
 def test_leaf_gradient_from_a_broadcast_view_is_writable() -> None:
     x = leaf(np.ones((2, 3)))
     x.sum().backward()
-    assert x.grad is not None and x.grad.flags.writeable
+    assert x.grad is not None and x.grad.data.flags.writeable
     x.grad *= 2
 
 

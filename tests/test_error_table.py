@@ -34,7 +34,18 @@ import layerwise as lw
 import layerwise.functional as F
 from layerwise import nn, optim
 from layerwise.cli import main
-from layerwise.data import DataLoader, circles, fashion_mnist, moons, read_idx, spirals, write_idx
+from layerwise.data import (
+    DataLoader,
+    TensorDataset,
+    circles,
+    default_collate,
+    fashion_mnist,
+    moons,
+    random_split,
+    read_idx,
+    spirals,
+    write_idx,
+)
 from layerwise.optim import lr_scheduler
 from layerwise.train import Trainer
 
@@ -244,7 +255,7 @@ SHAPES: dict[str, Trigger] = {
         np.zeros((2, 3)), np.zeros((2, 3)), pos_weight=np.ones(4)),
     "logits-shape": lambda _: F.cross_entropy(np.zeros(10), np.array([1])),
     "reshape": lambda _: lw.tensor(np.ones((3, 4))).reshape(5, 2),
-    "transpose-axes": lambda _: lw.tensor(np.ones((2, 3))).transpose(0, 0),
+    "transpose-axes": lambda _: lw.tensor(np.ones((2, 3))).transpose((0, 0)),
     "concatenate-shapes": lambda _: lw.concatenate([np.ones((2, 3)), np.ones((2, 4))]),
     "stack-shapes": lambda _: lw.stack([np.ones((2, 3)), np.ones((2, 4))]),
     "index-range": lambda _: lw.tensor(np.ones(3))[5],
@@ -574,8 +585,110 @@ CLI: dict[str, Trigger] = {
     "cli-debug": lambda box: cli("--debug", "evaluate", box.folder / "model.safetensors"),
 }
 
+
+def add_to_a_leaf() -> None:
+    w = lw.ones(3, requires_grad=True)
+    w += 1
+
+
+def change_a_saved_output() -> None:
+    y = lw.tensor([1.0, 2.0], requires_grad=True).sigmoid()
+    y.mul_(2)
+    y.sum().backward()
+
+
+def change_a_saved_input() -> None:
+    w = lw.tensor([3.0, 4.0])
+    y = lw.tensor([1.0, 2.0], requires_grad=True) * w
+    w += 1
+    y.sum().backward()
+
+
+def change_what_an_op_used() -> None:
+    h = lw.tensor([1.0, 2.0], requires_grad=True) * 3
+    z = h + 1
+    h.mul_(2)
+    (z + h).sum().backward()
+
+
+def assign_a_string_gradient() -> None:
+    layer = nn.Linear(2, 3)
+    layer.weight.grad = "zeros"  # type: ignore[assignment]
+
+
+def clip_an_infinite_gradient() -> None:
+    weight = nn.Parameter(np.zeros(2))
+    weight.grad = np.array([np.inf, 0.0])
+    nn.utils.clip_grad_norm_([weight], 1.0, error_if_nonfinite=True)
+
+
+PYTORCH_API: dict[str, Trigger] = {
+    "unsqueeze-dim": lambda _: lw.ones(2, 3).unsqueeze(5),
+    "dim-range": lambda _: lw.ones(2, 3).sum(dim=2),
+    "dim-and-axis": lambda _: lw.ones(2, 3).sum(dim=0, axis=1),
+    "view-size": lambda _: lw.ones(2, 3).view(5),
+    "view-inferred-twice": lambda _: lw.ones(2, 3).view(-1, -1),
+    "view-of-permuted": lambda _: lw.ones(2, 3).t().view(6),
+    "permute-dims": lambda _: lw.ones(2, 3).permute(0, 0),
+    "t-dims": lambda _: lw.ones(2, 3, 4).t(),
+    "expand-length": lambda _: lw.ones(3, 2).expand(3, 4),
+    "repeat-count": lambda _: lw.ones(2, 3).repeat(2),
+    "split-sections": lambda _: lw.ones(5).split([2, 2]),
+    "chunk-count": lambda _: lw.ones(5).chunk(0),
+    "cat-shapes": lambda _: lw.cat([lw.ones(2, 3), lw.ones(2, 4)]),
+    "cat-nothing": lambda _: lw.cat([]),
+    "stack-dim": lambda _: lw.stack([lw.ones(2), lw.ones(2)], 3),
+    "gather-index-range": lambda _: lw.ones(2, 3).gather(1, lw.tensor([[3], [0]])),
+    "gather-index-dtype": lambda _: lw.ones(2, 3).gather(1, lw.tensor([[1.0], [0.0]])),
+    "gather-index-dims": lambda _: lw.ones(2, 3).gather(1, lw.tensor([0, 1])),
+    "index-select-range": lambda _: lw.ones(2, 3).index_select(1, lw.tensor([3])),
+    "masked-fill-mask": lambda _: lw.ones(3).masked_fill(lw.tensor([1, 0, 1]), 0.0),
+    "masked-fill-value": lambda _: lw.ones(3).masked_fill(lw.ones(3) > 0, lw.ones(2)),
+    "where-condition": lambda _: lw.where(lw.tensor([1, 0]), lw.ones(2), lw.zeros(2)),
+    "topk-k": lambda _: lw.ones(2, 3).topk(4),
+    "argmax-empty": lambda _: lw.zeros(0).argmax(),
+    "max-empty": lambda _: lw.zeros(0, 3).max(),
+    "max-empty-dim": lambda _: lw.zeros(0, 3).max(0),
+    "mean-integers": lambda _: lw.arange(3).mean(),
+    "norm-p": lambda _: lw.ones(3).norm(-1),
+    "einsum-operand-count": lambda _: lw.einsum("ij,jk->ik", lw.ones(2, 2)),
+    "einsum-character": lambda _: lw.einsum("i1->i", lw.ones(2, 2)),
+    "einsum-subscripts": lambda _: lw.einsum("ijk->i", lw.ones(2, 2)),
+    "einsum-output": lambda _: lw.einsum("ij->k", lw.ones(2, 2)),
+    "einsum-lengths": lambda _: lw.einsum("ij,jk->ik", lw.ones(2, 3), lw.ones(4, 2)),
+    "pad-counts": lambda _: F.pad(lw.ones(2, 3), (1, 2, 3)),
+    "pad-mode": lambda _: F.pad(lw.ones(2, 3), (1, 1), mode="reflect"),
+    "embedding-float-index": lambda _: nn.Embedding(3, 2)(lw.tensor([1.0])),
+    "embedding-index-range": lambda _: nn.Embedding(3, 2)(lw.tensor([[0, 3]])),
+    "embedding-padding": lambda _: nn.Embedding(3, 2, padding_idx=3),
+    "nll-target-shape": lambda _: F.nll_loss(lw.ones(4, 3), lw.tensor([0, 1])),
+    "nll-label": lambda _: F.nll_loss(lw.ones(2, 3), lw.tensor([0, 3])),
+    "kl-reduction": lambda _: nn.KLDivLoss(reduction="avg"),
+    "huber-delta": lambda _: nn.HuberLoss(delta=0),
+    "device": lambda _: lw.ones(3).to("cuda"),
+    "in-place-leaf": lambda _: add_to_a_leaf(),
+    "in-place-view": lambda _: (lw.ones(2, requires_grad=True) * 1)[0].mul_(2),
+    "in-place-shape": lambda _: lw.zeros(3).add_(lw.ones(2, 3)),
+    "in-place-dtype": lambda _: lw.zeros(3, dtype=lw.long).add_(0.5),
+    "in-place-read-only": lambda _: lw.ones(3, 1).expand(3, 2).add_(1),
+    "saved-output-changed": lambda _: change_a_saved_output(),
+    "saved-input-changed": lambda _: change_a_saved_input(),
+    "used-before-in-place": lambda _: change_what_an_op_used(),
+    "not-differentiable": lambda _: lw.ones(3, requires_grad=True) // 2,
+    "grad-type": lambda _: assign_a_string_gradient(),
+    "index-of-float": lambda _: ["a", "b"][lw.tensor(1.0)],
+    "module-list-member": lambda _: nn.ModuleList([nn.Linear(2, 2), 3]),
+    "module-dict-key": lambda _: nn.ModuleDict({"a": nn.Linear(2, 2)})["b"],
+    "clip-grad-nonfinite": lambda _: clip_an_infinite_gradient(),
+    "tensor-dataset-lengths": lambda _: TensorDataset(lw.ones(3, 2), lw.ones(4)),
+    "loader-dataset": lambda _: DataLoader(5),
+    "loader-dataset-targets": lambda _: DataLoader(TensorDataset(lw.ones(3)), np.zeros(3)),
+    "random-split-lengths": lambda _: random_split(TensorDataset(lw.ones(5)), [3, 3]),
+    "collate-objects": lambda _: default_collate([object(), object()]),
+}
+
 TRIGGERS: dict[str, Trigger] = {**SHAPES, **SPATIAL, **LABELS, **DTYPES, **HYPERPARAMETERS,
-                                **AUTOGRAD, **DATA_FILES, **CHECKPOINTS, **CLI}
+                                **AUTOGRAD, **DATA_FILES, **CHECKPOINTS, **CLI, **PYTORCH_API}
 
 # Rows whose message belongs to a file owned by someone else and is not there yet.
 PLANNED = {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import torch
 
 import layerwise as lw
 import layerwise.functional as F
@@ -45,8 +46,11 @@ def test_dropout_with_p_1_drops_everything() -> None:
 def test_one_hot() -> None:
     encoded = F.one_hot(np.array([2, 0, 1]), 3)
     np.testing.assert_array_equal(encoded, np.eye(3)[[2, 0, 1]])
-    assert encoded.dtype == lw.get_default_dtype()
+    assert isinstance(encoded, lw.Tensor) and encoded.dtype == np.int64  # as in PyTorch
+    assert F.one_hot(np.array([2, 0]), 3, dtype=np.float32).dtype == np.float32
     assert F.one_hot(lw.tensor([[1], [0]]), 2).shape == (2, 1, 2)
+    np.testing.assert_array_equal(F.one_hot(lw.tensor([3, 1])),
+                                  torch.nn.functional.one_hot(torch.tensor([3, 1])))
 
 
 def test_targets_may_be_tensors_arrays_or_lists() -> None:

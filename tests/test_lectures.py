@@ -134,9 +134,9 @@ def test_the_total_derivative_sums_over_every_path_for_vectors() -> None:
 def test_the_total_derivative_sums_over_every_path_for_scalars() -> None:
     x = leaf(1.0)
     (x * x * x).backward()  # three uses of x: 3 x^2
-    assert x.grad == 3.0 and type(x.grad) is np.ndarray
+    assert x.grad == 3.0 and type(x.grad.data) is np.ndarray  # a 0-d array, not a NumPy scalar
     (x * x + x).backward()
-    assert x.grad == 3.0 + 3.0 and type(x.grad) is np.ndarray
+    assert x.grad == 3.0 + 3.0 and type(x.grad.data) is np.ndarray
 
 
 # --- seed 001: softmax and cross-entropy ---------------------------------------------------------

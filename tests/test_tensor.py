@@ -58,12 +58,19 @@ def test_numbers_take_the_dtype_of_the_tensor_they_meet() -> None:
     assert (x * 2).dtype == np.float32
     assert (2.5 + x).dtype == np.float32
     assert (x**2).dtype == np.float32
-    assert (lw.tensor(np.arange(3)) / 2).dtype == np.float64
+    # As in PyTorch: dividing integers, or meeting a Python float, gives the default dtype,
+    # and a float32 tensor keeps its dtype against int64 tensors and float64 0-d tensors.
+    assert (lw.tensor(np.arange(3)) / 2).dtype == np.float32
+    assert (lw.tensor(np.arange(3)) + 0.5).dtype == np.float32
+    assert (x * lw.tensor(np.arange(2))).dtype == np.float32
+    assert (x * lw.tensor(np.float64(2.0))).dtype == np.float32
+    assert (lw.tensor(np.arange(2)) * lw.tensor(np.float64(2.0))).dtype == np.float64
 
 
 def test_array_facts() -> None:
     t = lw.tensor(np.zeros((2, 3, 4)))
-    assert (t.shape, t.ndim, t.size, len(t)) == ((2, 3, 4), 3, 24, 2)
+    assert (t.shape, t.ndim, t.numel(), len(t)) == ((2, 3, 4), 3, 24, 2)
+    assert (t.size(), t.size(1), t.size(-1), t.dim()) == ((2, 3, 4), 3, 4, 3)
     assert lw.tensor([[2.5]]).item() == 2.5
     with pytest.raises(ValueError, match=r"one element, got shape \(2, 3, 4\)"):
         t.item()
@@ -101,10 +108,11 @@ def test_operators_and_reflected_operators_match_numpy() -> None:
         np.testing.assert_allclose(ours.data, expected, err_msg=name)
 
 
-def test_comparisons_give_plain_boolean_arrays() -> None:
-    a = lw.tensor([1.0, 2.0, 3.0])
+def test_comparisons_give_bool_tensors_without_gradient() -> None:
+    a = lw.tensor([1.0, 2.0, 3.0], requires_grad=True)
     for result in (a > 1.5, a >= 2, a < 2, a <= 2, a == 2, a != lw.tensor([1.0, 0.0, 3.0])):
-        assert type(result) is np.ndarray and result.dtype == np.bool_
+        assert isinstance(result, lw.Tensor) and result.dtype == np.bool_
+        assert not result.requires_grad and result.grad_fn is None
     np.testing.assert_array_equal(a > 1.5, [False, True, True])
 
 

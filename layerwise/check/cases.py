@@ -308,3 +308,192 @@ CASES: list[OpCase] = [
            lambda x, y: F.binary_cross_entropy_with_logits(
                x, y, reduction="sum", pos_weight=POS_WEIGHT)),
 ]
+
+
+# --- issue 11: the everyday PyTorch API ---
+
+GATHER_INDEX = np.array([[0, 3], [1, 1], [2, 0]])
+SCATTER_INDEX = np.array([[0, 2, 2, 1], [2, 2, 0, 1]])
+EMBEDDING_INDICES = np.array([[0, 2], [4, 2], [1, 1]])
+CLASS_WEIGHTS = np.array([0.5, 2.0, 1.5])
+MASK = np.array([[True, False, False, True], [False, True, False, False],
+                 [True, True, False, False]])
+KDIM_LABELS = np.array([[0, 2, 1, 1], [2, 2, 0, 1]])
+
+
+def assign_rows(x: Any, value: Any) -> Any:
+    """x[1:3] = value on a copy: the indexed assignment recorded as SetItem."""
+    y = x.clone()
+    y[1:3] = value
+    return y
+
+
+def assign_where_positive(x: Any) -> Any:
+    y = x.clone()
+    y[y > 0] = 0.5
+    return y
+
+
+def fill_with(x: Any, value: Any) -> Any:
+    return x.clone().fill_(value)
+
+
+def multiply_in_place(x: Any, w: Any) -> Any:
+    y = x.clone()
+    y *= w
+    return y
+
+
+def add_in_place(x: Any, w: Any) -> Any:
+    return x.clone().add_(w, alpha=2.0)
+
+
+def relu_in_place(x: Any) -> Any:
+    return (x * 1.0).relu_()
+
+
+def clamp_in_place(x: Any) -> Any:
+    return (x + 0.0).clamp_(-0.5, 0.5)
+
+
+def probability_rows(rng: np.random.Generator, rows: int, columns: int) -> np.ndarray:
+    return rng.dirichlet(np.ones(columns), size=rows)
+
+
+def log_probability_rows(rng: np.random.Generator, rows: int, columns: int) -> np.ndarray:
+    return np.log(probability_rows(rng, rows, columns))
+
+
+CASES += [
+    OpCase(ops.Sin, "matrix", normal(3, 4), lambda a: a.sin()),
+    OpCase(ops.Cos, "matrix", normal(3, 4), lambda a: a.cos()),
+    OpCase(ops.Tan, "away-from-poles", lambda rng: [rng.uniform(-1.2, 1.2, (3, 4))],
+           lambda a: a.tan()),
+    OpCase(ops.Log1p, "above-minus-1", lambda rng: [rng.uniform(-0.5, 2.0, (3, 4))],
+           lambda a: a.log1p()),
+    OpCase(ops.Expm1, "matrix", normal(3, 4), lambda a: a.expm1()),
+    OpCase(ops.Pow, "rsqrt", lambda rng: [positive(rng, 3, 4)], lambda a: a.rsqrt()),
+    OpCase(ops.Pow, "square", normal(3, 4), lambda a: a.square()),
+    OpCase(ops.Clamp, "tensor-bounds",
+           lambda rng: [np.array([[-1.3, -0.2, 0.3, 1.1], [0.05, -0.9, 0.8, -0.45]]),
+                        np.array([-0.5, -0.6, -0.4, -0.7]), np.array([[0.6], [0.4]])],
+           lambda x, low, high: x.clamp(low, high)),
+    OpCase(ops.Clamp, "min-above-max",
+           lambda rng: [np.array([-1.0, 0.1, 0.2, 1.0]), np.array([0.5]), np.array([-0.5])],
+           lambda x, low, high: x.clamp(low, high)),
+    OpCase(ops.Clamp, "max-tensor-only",
+           lambda rng: [np.array([[-1.0, 0.3], [0.9, 2.0]]), np.array([0.5, 1.5])],
+           lambda x, high: x.clamp(max=high)),
+    OpCase(ops.Clip, "in-place", lambda rng: [np.array([[-1.3, -0.2, 0.3], [0.7, 0.1, -0.8]])],
+           clamp_in_place),
+    OpCase(ops.Cast, "float64", normal(3, 4), lambda a: ops.Cast.apply(a, dtype=np.float64)),
+    OpCase(ops.Clone, "transposed", normal(3, 4), lambda a: a.T.clone()),
+    OpCase(ops.Clone, "contiguous", normal(3, 4), lambda a: a.T.contiguous()),
+    OpCase(ops.Mul, "in-place", shapes((3, 4), (4,)), multiply_in_place),
+    OpCase(ops.Add, "in-place-alpha", shapes((3, 4), (3, 1)), add_in_place),
+    OpCase(ops.ReLU, "in-place", lambda rng: [away_from_zero(rng, 3, 4)], relu_in_place),
+    # reductions
+    OpCase(ops.Var, "unbiased-dim", normal(3, 5), lambda a: a.var(1)),
+    OpCase(ops.Var, "population-all", normal(3, 5), lambda a: a.var(correction=0)),
+    OpCase(ops.Var, "dims-keepdim", normal(2, 3, 4), lambda a: a.var((0, 2), keepdim=True)),
+    OpCase(ops.Var, "std", normal(4, 3), lambda a: a.std(0)),
+    OpCase(ops.Var, "layer-norm", shapes((2, 3, 4), (4,), (4,)),
+           lambda x, w, b: F.layer_norm(x, (4,), w, b)),
+    OpCase(ops.Norm, "fro", normal(3, 4), lambda a: a.norm()),
+    OpCase(ops.Norm, "p1-dim", lambda rng: [away_from_zero(rng, 3, 4)],
+           lambda a: a.norm(1, dim=1)),
+    OpCase(ops.Norm, "p3-keepdim", normal(3, 4), lambda a: a.norm(3, dim=0, keepdim=True)),
+    OpCase(ops.Norm, "inf", normal(3, 4), lambda a: a.norm(float("inf"), dim=1)),
+    OpCase(ops.Norm, "normalize", normal(3, 4), lambda a: F.normalize(a, dim=1)),
+    OpCase(ops.Prod, "dim", normal(3, 4), lambda a: a.prod(1)),
+    OpCase(ops.Prod, "all", normal(2, 3), lambda a: a.prod()),
+    OpCase(ops.Prod, "with-zeros",
+           lambda rng: [np.array([[1.5, 0.0, -2.0], [0.5, 3.0, 0.7], [0.0, 0.0, 2.0]])],
+           lambda a: a.prod(1, keepdim=True)),
+    OpCase(ops.Cumsum, "dim-1", normal(3, 4), lambda a: a.cumsum(1)),
+    OpCase(ops.Cumsum, "negative-dim", normal(3, 4), lambda a: a.cumsum(-2)),
+    # shapes and indexing
+    OpCase(ops.Expand, "new-leading", normal(3, 1), lambda a: a.expand(2, 3, 4)),
+    OpCase(ops.Expand, "minus-one", normal(1, 4), lambda a: a.expand(3, -1)),
+    OpCase(ops.Repeat, "tile", normal(2, 3), lambda a: a.repeat(2, 1, 3)),
+    OpCase(ops.Pad, "last-two", normal(2, 3, 4), lambda a: F.pad(a, (1, 2, 0, 1), value=0.5)),
+    OpCase(ops.Pad, "negative-crop", normal(3, 5), lambda a: F.pad(a, (-1, 2))),
+    OpCase(ops.Reshape, "view-unsqueeze-squeeze", normal(3, 4),
+           lambda a: a.view(4, -1).unsqueeze(1).squeeze(1)),
+    OpCase(ops.Reshape, "flatten-range", normal(2, 3, 4, 2), lambda a: a.flatten(1, 2)),
+    OpCase(ops.Transpose, "swap-dims", normal(2, 3, 4), lambda a: a.transpose(0, 2)),
+    OpCase(ops.Transpose, "permute-method", normal(2, 3, 4), lambda a: a.permute(2, 0, 1)),
+    OpCase(ops.Transpose, "batch-mT", normal(2, 3, 4), lambda a: a.mT),
+    OpCase(ops.GetItem, "index-select", normal(3, 4),
+           lambda a: a.index_select(1, np.array([2, 0, 2]))),
+    OpCase(ops.GetItem, "chunk", normal(3, 7), lambda a: a.chunk(3, 1)[2]),
+    OpCase(ops.GetItem, "split-sections", normal(3, 4), lambda a: a.split([1, 3], dim=1)[1]),
+    OpCase(ops.Where, "masked-fill", normal(3, 4), lambda a: a.masked_fill(MASK, -1.5)),
+    OpCase(ops.Gather, "dim-1", lambda rng: [rng.standard_normal((3, 4)), GATHER_INDEX],
+           lambda a, index: a.gather(1, index)),
+    OpCase(ops.Gather, "dim-0-shorter-index",
+           lambda rng: [rng.standard_normal((3, 4)), np.array([[2, 0, 1], [2, 2, 0]])],
+           lambda a, index: a.gather(0, index)),
+    OpCase(ops.Gather, "max-dim", normal(3, 4), lambda a: a.max(1).values),
+    OpCase(ops.Gather, "min-keepdim", normal(3, 4), lambda a: a.min(0, keepdim=True).values),
+    OpCase(ops.Gather, "sort-descending", normal(3, 4),
+           lambda a: a.sort(dim=0, descending=True).values),
+    OpCase(ops.Gather, "topk", normal(3, 5), lambda a: a.topk(2).values),
+    OpCase(ops.ScatterAdd, "dim-0",
+           lambda rng: [rng.standard_normal((3, 4)), SCATTER_INDEX,
+                        rng.standard_normal((2, 4))],
+           lambda a, index, src: a.scatter_add(0, index, src)),
+    OpCase(ops.SetItem, "rows", shapes((4, 3), (3,)), assign_rows),
+    OpCase(ops.SetItem, "positive-mask", lambda rng: [away_from_zero(rng, 3, 4)],
+           assign_where_positive),
+    OpCase(ops.SetItem, "fill-0d-value", shapes((3, 2), ()), fill_with),
+    OpCase(ops.Embedding, "lookup", lambda rng: [rng.standard_normal((5, 3)),
+                                                 EMBEDDING_INDICES],
+           lambda weight, indices: F.embedding(indices, weight)),
+    # einsum
+    OpCase(ops.Einsum, "matmul", shapes((3, 4), (4, 5)),
+           lambda a, b: F.einsum("ij,jk->ik", a, b)),
+    OpCase(ops.Einsum, "implicit-output", shapes((3, 4), (4, 5)),
+           lambda a, b: F.einsum("ij,jk", a, b)),
+    OpCase(ops.Einsum, "batched-ellipsis", shapes((2, 3, 4), (2, 4, 5)),
+           lambda a, b: F.einsum("...ij,...jk->...ik", a, b)),
+    OpCase(ops.Einsum, "trace", normal(4, 4), lambda a: F.einsum("ii", a)),
+    OpCase(ops.Einsum, "diagonal", normal(3, 3), lambda a: F.einsum("ii->i", a)),
+    OpCase(ops.Einsum, "sum-out", normal(3, 4), lambda a: F.einsum("ij->i", a)),
+    OpCase(ops.Einsum, "broadcast-length-1", shapes((3, 1), (3, 4)),
+           lambda a, b: F.einsum("ij,ij->ij", a, b)),
+    OpCase(ops.Einsum, "three-operands", shapes((2, 3), (3, 4), (4, 2)),
+           lambda a, b, c: F.einsum("ab,bc,cd->ad", a, b, c)),
+    OpCase(ops.Einsum, "diagonal-and-product", shapes((3, 3, 4), (4, 2)),
+           lambda a, b: F.einsum("iij,jk->ik", a, b)),
+    # losses
+    OpCase(ops.NLL, "mean", lambda rng: [log_probability_rows(rng, 5, 3), LABELS], F.nll_loss),
+    OpCase(ops.NLL, "weights-ignore",
+           lambda rng: [log_probability_rows(rng, 5, 3), LABELS_IGNORED],
+           lambda x, y: F.nll_loss(x, y, weight=CLASS_WEIGHTS)),
+    OpCase(ops.NLL, "sum", lambda rng: [log_probability_rows(rng, 5, 3), LABELS],
+           lambda x, y: F.nll_loss(x, y, reduction="sum")),
+    OpCase(ops.NLL, "none-k-dim", lambda rng: [rng.standard_normal((2, 3, 4)), KDIM_LABELS],
+           lambda x, y: F.nll_loss(x, y, reduction="none")),
+    OpCase(ops.NLL, "one-sample", lambda rng: [rng.standard_normal(4), np.array(2)],
+           F.nll_loss),
+    OpCase(ops.NLL, "log-softmax", lambda rng: [rng.standard_normal((5, 3)), LABELS],
+           lambda x, y: F.nll_loss(F.log_softmax(x, dim=1), y)),
+    OpCase(ops.L1, "mean", shapes((4, 3), (4, 3)), F.l1_loss),
+    OpCase(ops.L1, "sum", shapes((5,), (5,)), lambda a, b: F.l1_loss(a, b, reduction="sum")),
+    OpCase(ops.SmoothL1, "beta-0.5", shapes((4, 3), (4, 3)),
+           lambda a, b: F.smooth_l1_loss(a, b, beta=0.5)),
+    OpCase(ops.SmoothL1, "none", shapes((2, 3), (2, 3)),
+           lambda a, b: F.smooth_l1_loss(a, b, reduction="none")),
+    OpCase(ops.Huber, "delta-0.8", shapes((4, 3), (4, 3)),
+           lambda a, b: F.huber_loss(a, b, delta=0.8)),
+    OpCase(ops.KLDiv, "batchmean",
+           lambda rng: [log_probability_rows(rng, 4, 3), probability_rows(rng, 4, 3)],
+           lambda x, q: F.kl_div(x, q, reduction="batchmean")),
+    OpCase(ops.KLDiv, "mean", lambda rng: [log_probability_rows(rng, 4, 3),
+                                           probability_rows(rng, 4, 3)],
+           F.kl_div),
+    OpCase(ops.KLDiv, "log-target-sum",
+           lambda rng: [log_probability_rows(rng, 4, 3), log_probability_rows(rng, 4, 3)],
+           lambda x, t: F.kl_div(x, t, reduction="sum", log_target=True)),
+]

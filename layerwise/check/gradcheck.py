@@ -125,13 +125,13 @@ def _analytic_jacobians(fn: Callable[..., Tensor], arrays: list[np.ndarray],
     out = fn(*tensors)
     if not isinstance(out, Tensor):
         raise TypeError(f"gradcheck: fn must return a Tensor, got {type(out).__name__}")
-    jacobians = [np.zeros((out.size, arrays[i].size)) for i in checked]
+    jacobians = [np.zeros((out.numel(), arrays[i].size)) for i in checked]
     if not out.requires_grad:
         return jacobians
     targets = [tensors[i] for i in checked]
     seed = np.zeros(out.shape, dtype=out.dtype)
     flat_seed = seed.reshape(-1)
-    for row in range(out.size):
+    for row in range(out.numel()):
         flat_seed[row] = 1
         grads = engine.grad(out, targets, grad_output=seed, retain_graph=True)
         for jacobian, grad in zip(jacobians, grads, strict=True):

@@ -57,12 +57,12 @@ def jacobian(fn: Callable[[Tensor], Tensor], x: Any) -> np.ndarray:
     out = fn(source)
     if not isinstance(out, Tensor):
         raise TypeError(f"jacobian: fn must return a Tensor, got {type(out).__name__}")
-    rows = np.zeros((out.size, source.size), dtype=np.result_type(out.dtype, source.dtype))
+    rows = np.zeros((out.numel(), source.numel()), dtype=np.result_type(out.dtype, source.dtype))
     if not out.requires_grad:
         return rows
     seed = np.zeros(out.shape, dtype=out.dtype)
     flat_seed = seed.reshape(-1)
-    for i in range(out.size):
+    for i in range(out.numel()):
         flat_seed[i] = 1
         (grad,) = engine.grad(out, source, grad_output=seed, retain_graph=True)
         if grad is not None:

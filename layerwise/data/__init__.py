@@ -1,11 +1,20 @@
-"""Datasets and batching: the IDX reader, Fashion-MNIST, small synthetic sets, DataLoader."""
+"""Datasets and batching: PyTorch-style Dataset, TensorDataset and DataLoader, the IDX reader,
+Fashion-MNIST, small synthetic sets."""
 
+from layerwise.data.dataset import (
+    ConcatDataset,
+    Dataset,
+    Subset,
+    TensorDataset,
+    default_collate,
+    random_split,
+)
 from layerwise.data.errors import DataError, DatasetNotFoundError
 from layerwise.data.fashion import (
     FASHION_MNIST_CLASSES,
     FASHION_MNIST_MD5,
     FASHION_MNIST_URL,
-    Dataset,
+    LabelledImages,
     download_fashion_mnist,
     fashion_mnist,
     find_fashion_mnist,
@@ -19,15 +28,21 @@ __all__ = [
     "FASHION_MNIST_MD5",
     "FASHION_MNIST_URL",
     "SYNTHETIC_DATASETS",
+    "ConcatDataset",
     "DataError",
     "DataLoader",
     "Dataset",
     "DatasetNotFoundError",
+    "LabelledImages",
+    "Subset",
+    "TensorDataset",
     "circles",
+    "default_collate",
     "download_fashion_mnist",
     "fashion_mnist",
     "find_fashion_mnist",
     "moons",
+    "random_split",
     "read_idx",
     "spirals",
     "write_idx",

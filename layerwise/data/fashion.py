@@ -44,7 +44,7 @@ DOWNLOAD_TIMEOUT_SECONDS = 60
 IMAGE_SHAPE = (28, 28)
 
 
-class Dataset(NamedTuple):
+class LabelledImages(NamedTuple):
     """A labelled image set.
 
     Attributes:
@@ -59,7 +59,7 @@ class Dataset(NamedTuple):
 
 
 def fashion_mnist(split: str = "train", root: str | os.PathLike[str] | None = None,
-                  download: bool = False) -> Dataset:
+                  download: bool = False) -> LabelledImages:
     """Load the training (60,000 images) or test (10,000 images) split of Fashion-MNIST.
 
     Args:
@@ -70,7 +70,7 @@ def fashion_mnist(split: str = "train", root: str | os.PathLike[str] | None = No
             cache) instead of raising.
 
     Returns:
-        Dataset(images uint8 (N, 28, 28), labels int64 (N,), classes).
+        LabelledImages(images uint8 (N, 28, 28), labels int64 (N,), classes).
 
     Raises:
         ValueError: `split` is not "train" or "test".
@@ -177,7 +177,7 @@ def _not_found_message(split: str, stems: tuple[str, ...], folders: list[Path],
             f"that holds them, or run `layerwise download fashion-mnist` (download=True)")
 
 
-def _load_split(images_path: Path, labels_path: Path) -> Dataset:
+def _load_split(images_path: Path, labels_path: Path) -> LabelledImages:
     images = read_idx(images_path)
     if images.dtype != np.uint8 or images.ndim != 3 or images.shape[1:] != IMAGE_SHAPE:
         raise DataError(f"{images_path}: expected Fashion-MNIST images, uint8 of shape "
@@ -191,7 +191,7 @@ def _load_split(images_path: Path, labels_path: Path) -> Dataset:
                         f"images in {images_path.name}, got {len(labels)} labels")
     if labels.size and labels.max() >= len(FASHION_MNIST_CLASSES):
         raise DataError(f"{labels_path}: expected labels 0 to 9, got {labels.max()}")
-    return Dataset(images, labels.astype(np.int64), FASHION_MNIST_CLASSES)
+    return LabelledImages(images, labels.astype(np.int64), FASHION_MNIST_CLASSES)
 
 
 def _fetch(url: str) -> bytes:

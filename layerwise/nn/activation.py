@@ -26,10 +26,17 @@ def _axis(owner: str, value: Any) -> Any:
 
 
 class ReLU(Module):
-    """max(x, 0); the gradient at 0 is 0."""
+    """max(x, 0); the gradient at 0 is 0. inplace=True changes the input tensor itself."""
+
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__()
+        self.inplace = inplace
 
     def forward(self, x: Any) -> Tensor:
-        return F.relu(x)
+        return F.relu(x, inplace=self.inplace)
+
+    def extra_repr(self) -> str:
+        return "inplace=True" if self.inplace else ""
 
 
 class LeakyReLU(Module):
@@ -108,28 +115,28 @@ class Softplus(Module):
 
 
 class Softmax(Module):
-    """Probabilities along `axis`."""
+    """Probabilities along `dim` (PyTorch's name; `axis` works too; the last dim by default)."""
 
-    def __init__(self, axis: int = -1) -> None:
+    def __init__(self, dim: int | None = None, axis: int | None = None) -> None:
         super().__init__()
-        self.axis = _axis("Softmax", axis)
+        self.axis = _axis("Softmax", dim if dim is not None else -1 if axis is None else axis)
 
     def forward(self, x: Any) -> Tensor:
         return F.softmax(x, self.axis)
 
     def extra_repr(self) -> str:
-        return f"axis={self.axis}"
+        return f"dim={self.axis}"
 
 
 class LogSoftmax(Module):
-    """Log-probabilities along `axis`."""
+    """Log-probabilities along `dim` (PyTorch's name; `axis` works too; the last dim by default)."""
 
-    def __init__(self, axis: int = -1) -> None:
+    def __init__(self, dim: int | None = None, axis: int | None = None) -> None:
         super().__init__()
-        self.axis = _axis("LogSoftmax", axis)
+        self.axis = _axis("LogSoftmax", dim if dim is not None else -1 if axis is None else axis)
 
     def forward(self, x: Any) -> Tensor:
         return F.log_softmax(x, self.axis)
 
     def extra_repr(self) -> str:
-        return f"axis={self.axis}"
+        return f"dim={self.axis}"

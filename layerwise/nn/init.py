@@ -29,6 +29,8 @@ def _array_of(target: Any) -> np.ndarray:
 def _fill(target: Target, values: Any) -> Target:
     array = _array_of(target)
     np.copyto(array, values, casting="unsafe")
+    if isinstance(target, Tensor):  # an in-place change: backward must see it
+        target._changed_in_place()
     return target
 
 
@@ -156,3 +158,15 @@ def kaiming_normal(target: Target, a: float = 0.0, mode: str = "fan_in",
     if fan == 0:  # a weight with no values (fan 0 means an axis of length 0)
         return target
     return normal(target, 0.0, calculate_gain(nonlinearity, a) / math.sqrt(fan), rng)
+
+
+# PyTorch's names for the same initializers (the trailing _ says they fill in place).
+uniform_ = uniform
+normal_ = normal
+constant_ = constant
+zeros_ = zeros
+ones_ = ones
+xavier_uniform_ = xavier_uniform
+xavier_normal_ = xavier_normal
+kaiming_uniform_ = kaiming_uniform
+kaiming_normal_ = kaiming_normal

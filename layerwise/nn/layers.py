@@ -4,7 +4,7 @@ Identity, Sequential."""
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any, overload
 
 import numpy as np
@@ -180,30 +180,131 @@ class Dropout2d(Dropout):
 
 
 class Flatten(Module):
-    """Merge the axes from `start_axis` on: (N, 1, 28, 28) -> (N, 784) by default."""
+    """Merge dims start_dim..end_dim into one: (N, 1, 28, 28) -> (N, 784) by default.
 
-    def __init__(self, start_axis: int = 1) -> None:
+    `start_axis` is the older name of start_dim and still works.
+    """
+
+    def __init__(self, start_dim: int = 1, end_dim: int = -1,
+                 start_axis: int | None = None) -> None:
         super().__init__()
-        if isinstance(start_axis, bool) or not isinstance(start_axis, int | np.integer):
-            raise ValueError(f"Flatten: start_axis must be an integer, got {start_axis!r}")
-        self.start_axis = int(start_axis)
+        start_dim = start_dim if start_axis is None else start_axis
+        for name, value in (("start_axis", start_dim), ("end_dim", end_dim)):
+            if isinstance(value, bool) or not isinstance(value, int | np.integer):
+                raise ValueError(f"Flatten: {name} must be an integer, got {value!r}")
+        self.start_dim, self.end_dim = int(start_dim), int(end_dim)
 
     def forward(self, x: Any) -> Tensor:
         tensor = x if isinstance(x, Tensor) else Tensor(x)
-        if self.start_axis >= max(tensor.ndim, 1):
-            raise ValueError(f"Flatten(start_axis={self.start_axis}) expected input with at "
-                             f"least {self.start_axis + 1} axes, got shape {tensor.shape}")
-        return tensor.flatten(self.start_axis)
+        if self.start_dim >= max(tensor.ndim, 1):
+            raise ValueError(f"Flatten(start_axis={self.start_dim}) expected input with at "
+                             f"least {self.start_dim + 1} axes, got shape {tensor.shape}")
+        return tensor.flatten(self.start_dim, self.end_dim)
 
     def extra_repr(self) -> str:
-        return f"start_axis={self.start_axis}"
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+class Unflatten(Module):
+    """Split dim into unflattened_size: Unflatten(1, (1, 28, 28)) turns (N, 784) into
+    (N, 1, 28, 28)."""
+
+    def __init__(self, dim: int, unflattened_size: tuple[int, ...]) -> None:
+        super().__init__()
+        self.dim, self.unflattened_size = dim, tuple(unflattened_size)
+
+    def forward(self, x: Any) -> Tensor:
+        return (x if isinstance(x, Tensor) else Tensor(x)).unflatten(self.dim,
+                                                                     self.unflattened_size)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
 
 
 class Identity(Module):
-    """y = x (a placeholder, e.g. to switch a layer off)."""
+    """y = x (a placeholder, e.g. to switch a layer off); arguments are accepted and ignored,
+    as in PyTorch."""
+
+    def __init__(self, *unused: Any, **also_unused: Any) -> None:
+        super().__init__()
 
     def forward(self, x: Any) -> Any:
         return x
+
+
+class LayerNorm(Module):
+    """y = (x - mean) / sqrt(var + eps) * weight + bias over the last dims of each sample
+    (their shape is normalized_shape), the population variance as in PyTorch.
+
+    Args:
+        normalized_shape: an int or the trailing shape to normalize over.
+        eps: added to the variance.
+        elementwise_affine: learn weight (ones at first) and bias (zeros).
+        bias: learn the bias too (with elementwise_affine).
+    Shape: (*, *normalized_shape) -> the same.
+    """
+
+    def __init__(self, normalized_shape: int | tuple[int, ...], eps: float = 1e-5,
+                 elementwise_affine: bool = True, bias: bool = True,
+                 dtype: DTypeLike | None = None) -> None:
+        super().__init__()
+        shape = (normalized_shape,) if isinstance(normalized_shape, int | np.integer) else tuple(
+            normalized_shape)
+        for size in shape:
+            positive_int(size, "normalized_shape", "LayerNorm")
+        self.normalized_shape = tuple(int(size) for size in shape)
+        self.eps = eps
+        self.elementwise_affine = elementwise_affine
+        dtype = np.dtype(dtype) if dtype is not None else get_default_dtype()
+        self.weight: Parameter | None = None
+        self.bias: Parameter | None = None
+        if elementwise_affine:
+            self.weight = Parameter(np.ones(self.normalized_shape, dtype=dtype))
+            if bias:
+                self.bias = Parameter(np.zeros(self.normalized_shape, dtype=dtype))
+
+    def forward(self, x: Any) -> Tensor:
+        return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return (f"{self.normalized_shape}, eps={self.eps}, "
+                f"elementwise_affine={self.elementwise_affine}")
+
+
+class Embedding(Module):
+    """A lookup table: token i becomes row i of `weight`, drawn from N(0, 1) as in PyTorch.
+
+    Args:
+        num_embeddings: the number of rows (tokens 0..num_embeddings-1).
+        embedding_dim: the length of each row.
+        padding_idx: a row kept at zero that gets no gradient (for padding tokens).
+    Shape: integer input (*) -> (*, embedding_dim).
+    """
+
+    def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None,
+                 dtype: DTypeLike | None = None, rng: np.random.Generator | None = None
+                 ) -> None:
+        super().__init__()
+        self.num_embeddings = positive_int(num_embeddings, "num_embeddings", "Embedding")
+        self.embedding_dim = positive_int(embedding_dim, "embedding_dim", "Embedding")
+        if padding_idx is not None:
+            if not -self.num_embeddings <= padding_idx < self.num_embeddings:
+                raise ValueError(f"Embedding: padding_idx {padding_idx} is out of range for "
+                                 f"{self.num_embeddings} embeddings")
+            padding_idx %= self.num_embeddings
+        self.padding_idx = padding_idx
+        dtype = np.dtype(dtype) if dtype is not None else get_default_dtype()
+        self.weight = init.normal(Parameter(np.empty((self.num_embeddings, self.embedding_dim),
+                                                     dtype=dtype)), rng=rng)
+        if padding_idx is not None:
+            self.weight.data[padding_idx] = 0
+
+    def forward(self, x: Any) -> Tensor:
+        return F.embedding(x, self.weight, self.padding_idx)
+
+    def extra_repr(self) -> str:
+        padding = f", padding_idx={self.padding_idx}" if self.padding_idx is not None else ""
+        return f"{self.num_embeddings}, {self.embedding_dim}{padding}"
 
 
 class Sequential(Module):
@@ -213,10 +314,16 @@ class Sequential(Module):
     and `append(module)`. Sub-modules are named "0", "1", ... in state_dict.
     """
 
-    def __init__(self, *modules: Module) -> None:
+    def __init__(self, *modules: Module | Mapping[str, Module]) -> None:
         super().__init__()
-        for module in modules:
-            self.append(module)
+        if len(modules) == 1 and isinstance(modules[0], Mapping):  # Sequential(OrderedDict(...))
+            for name, module in modules[0].items():
+                if not isinstance(module, Module):
+                    raise TypeError(f"Sequential holds Modules, got {type(module).__name__}")
+                setattr(self, name, module)
+            return
+        for one in modules:
+            self.append(one)  # type: ignore[arg-type]  # a Mapping fails in append, named
 
     def append(self, module: Module) -> Sequential:
         if not isinstance(module, Module):

@@ -3,11 +3,13 @@ knows nothing about gradients: those flow through the ops its forward applies.""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import itertools
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, NamedTuple
 
 import numpy as np
 
+from layerwise import devices, dtypes
 from layerwise.nn.parameter import Parameter
 from layerwise.nn.summary import summarize
 from layerwise.tensor import Tensor
@@ -22,6 +24,26 @@ class IncompatibleKeys(NamedTuple):
 
     missing_keys: list[str]
     unexpected_keys: list[str]
+
+
+class RemovableHandle:
+    """What register_forward_hook and register_forward_pre_hook return: `remove()` takes the
+    hook off again."""
+
+    _ids = itertools.count()
+
+    def __init__(self, hooks: dict[int, Callable[..., Any]]) -> None:
+        self.hooks = hooks
+        self.id = next(self._ids)
+
+    def remove(self) -> None:
+        self.hooks.pop(self.id, None)
+
+    def __enter__(self) -> RemovableHandle:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.remove()
 
 
 class Module:
@@ -44,13 +66,19 @@ class Module:
 
     training: bool
     _parameters: dict[str, Parameter]
-    _buffers: dict[str, np.ndarray]
+    _buffers: dict[str, Any]
+    _non_persistent: set[str]
     _modules: dict[str, Module]
+    _forward_hooks: dict[int, Callable[..., Any]]
+    _forward_pre_hooks: dict[int, Callable[..., Any]]
 
     def __init__(self) -> None:
         object.__setattr__(self, "_parameters", {})
         object.__setattr__(self, "_buffers", {})
+        object.__setattr__(self, "_non_persistent", set())
         object.__setattr__(self, "_modules", {})
+        object.__setattr__(self, "_forward_hooks", {})
+        object.__setattr__(self, "_forward_pre_hooks", {})
         object.__setattr__(self, "training", True)
 
     # --- registration ----------------------------------------------------------------------
@@ -61,7 +89,7 @@ class Module:
                 f"{type(self).__name__}: call super().__init__() before assigning "
                 f"parameters or sub-modules (assigning {name!r})")
         if registries[0] is not None:
-            if name in self._buffers and isinstance(value, np.ndarray):
+            if name in self._buffers and isinstance(value, np.ndarray | Tensor | None):
                 self._buffers[name] = value  # a buffer reassigned stays a buffer
                 object.__setattr__(self, name, value)
                 return
@@ -78,10 +106,46 @@ class Module:
             registry.pop(name, None)
         object.__delattr__(self, name)
 
-    def register_buffer(self, name: str, value: np.ndarray) -> None:
-        """Keep an array that is state but not a parameter (running statistics) in state_dict."""
+    def register_buffer(self, name: str, value: Any, persistent: bool = True) -> None:
+        """Keep an array or Tensor that is state but not a parameter (running statistics) in
+        state_dict (unless persistent=False); None reserves the name."""
+        if not isinstance(value, np.ndarray | Tensor | None):
+            raise TypeError(f"{type(self).__name__}.register_buffer: {name!r} must be an "
+                            f"ndarray, a Tensor or None, got {type(value).__name__}")
         object.__setattr__(self, name, value)
         self._buffers[name] = value
+        if persistent:
+            self._non_persistent.discard(name)
+        else:
+            self._non_persistent.add(name)
+
+    def register_parameter(self, name: str, parameter: Parameter | None) -> None:
+        """Register `parameter` under `name` (as assigning it does); None reserves the name."""
+        if parameter is None:
+            self._parameters.pop(name, None)
+            object.__setattr__(self, name, None)
+            return
+        setattr(self, name, parameter)
+
+    def add_module(self, name: str, module: Module | None) -> None:
+        """Register `module` under `name` (as assigning it does)."""
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"{type(self).__name__}.add_module: {name!r} must be a Module, got "
+                            f"{type(module).__name__}")
+        setattr(self, name, module)
+
+    register_module = add_module
+
+    def get_submodule(self, target: str) -> Module:
+        """The sub-module at a dotted path ("encoder.0")."""
+        module: Module = self
+        for part in target.split(".") if target else []:
+            child = module._modules.get(part)
+            if child is None:
+                raise AttributeError(f"{type(module).__name__} has no sub-module {part!r} (in "
+                                     f"{target!r})")
+            module = child
+        return module
 
     # --- traversal -----------------------------------------------------------------------
     def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
@@ -125,10 +189,28 @@ class Module:
         for _, parameter in self.named_parameters(recurse=recurse):
             yield parameter
 
-    def named_buffers(self) -> Iterator[tuple[str, np.ndarray]]:
+    def named_buffers(self) -> Iterator[tuple[str, Any]]:
         for module_name, module in self.named_modules():
             for name, buffer in module._buffers.items():
-                yield (f"{module_name}.{name}" if module_name else name), buffer
+                if buffer is not None:
+                    yield (f"{module_name}.{name}" if module_name else name), buffer
+
+    def buffers(self) -> Iterator[Any]:
+        for _, buffer in self.named_buffers():
+            yield buffer
+
+    def _persistent_buffers(self) -> Iterator[tuple[str, Any]]:
+        for module_name, module in self.named_modules():
+            for name, buffer in module._buffers.items():
+                if buffer is not None and name not in module._non_persistent:
+                    yield (f"{module_name}.{name}" if module_name else name), buffer
+
+    def apply(self, fn: Callable[[Module], Any]) -> Module:
+        """Call fn on every sub-module (children first, as in PyTorch) and on this one."""
+        for child in self.children():
+            child.apply(fn)
+        fn(self)
+        return self
 
     # --- modes and gradients -----------------------------------------------------------------
     def train(self, mode: bool = True) -> Module:
@@ -145,8 +227,8 @@ class Module:
         """Forget every parameter's gradient: None (the next backward assigns it), or zeros
         when set_to_none is False."""
         for parameter in self.parameters():
-            if set_to_none or parameter.grad is None:
-                parameter.grad = None
+            if set_to_none or parameter._grad is None:
+                parameter._grad = None
             else:
                 parameter.grad = np.zeros_like(parameter.data)
 
@@ -156,17 +238,91 @@ class Module:
             parameter.requires_grad = requires_grad
         return self
 
+    def to(self, *args: Any, dtype: Any = None, device: Any = None) -> Module:
+        """Convert every floating parameter and buffer to a dtype, in place (model.double());
+        devices other than the CPU are refused, and model.to("cpu") changes nothing."""
+        target = None
+        for argument in args:
+            if isinstance(argument, Tensor):
+                target = argument.dtype
+            elif (isinstance(argument, str) and argument not in dtypes.NAMES) or isinstance(
+                    argument, devices.Device):
+                device = argument
+            else:
+                target = dtypes.as_dtype(argument, "to")
+        devices.check_device(device, "to")
+        if dtype is not None:
+            target = dtypes.as_dtype(dtype, "to")
+        if target is None:
+            return self
+        if target.kind not in "fc":
+            raise TypeError(f"{type(self).__name__}.to: only floating-point dtypes make sense "
+                            f"for parameters, got {target}")
+        for module in self.modules():
+            for parameter in module._parameters.values():
+                if parameter is not None and parameter.data.dtype.kind in "fc":
+                    parameter.data = parameter.data.astype(target)
+                    if parameter.grad is not None:
+                        parameter.grad = parameter.grad.data.astype(target)
+            for name, buffer in module._buffers.items():
+                data = buffer.data if isinstance(buffer, Tensor) else buffer
+                if data is not None and data.dtype.kind in "fc":
+                    converted = data.astype(target)
+                    module._buffers[name] = (Tensor(converted) if isinstance(buffer, Tensor)
+                                             else converted)
+                    object.__setattr__(module, name, module._buffers[name])
+        return self
+
+    def float(self) -> Module:
+        return self.to(np.float32)
+
+    def double(self) -> Module:
+        return self.to(np.float64)
+
+    def half(self) -> Module:
+        return self.to(np.float16)
+
+    def cpu(self) -> Module:
+        return self
+
+    # --- hooks ---------------------------------------------------------------------------------
+    def register_forward_hook(self, hook: Callable[..., Any]) -> RemovableHandle:
+        """Call hook(module, inputs, output) after each forward; a value it returns replaces
+        the output. The handle's remove() takes it off."""
+        handle = RemovableHandle(self._forward_hooks)
+        self._forward_hooks[handle.id] = hook
+        return handle
+
+    def register_forward_pre_hook(self, hook: Callable[..., Any]) -> RemovableHandle:
+        """Call hook(module, inputs) before each forward; a value it returns (a tuple, or one
+        input) replaces the inputs. The handle's remove() takes it off."""
+        handle = RemovableHandle(self._forward_pre_hooks)
+        self._forward_pre_hooks[handle.id] = hook
+        return handle
+
     # --- running ------------------------------------------------------------------------------
     def forward(self, *inputs: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} does not define forward()")
 
     def __call__(self, *inputs: Any, **kwargs: Any) -> Any:
-        return self.forward(*inputs, **kwargs)
+        if not (self._forward_pre_hooks or self._forward_hooks):
+            return self.forward(*inputs, **kwargs)
+        for hook in list(self._forward_pre_hooks.values()):
+            replaced = hook(self, inputs)
+            if replaced is not None:
+                inputs = replaced if isinstance(replaced, tuple) else (replaced,)
+        output = self.forward(*inputs, **kwargs)
+        for hook in list(self._forward_hooks.values()):
+            replaced = hook(self, inputs, output)
+            if replaced is not None:
+                output = replaced
+        return output
 
     # --- state ----------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, np.ndarray]:
-        """Name -> a copy of every parameter's and buffer's array: module by module, each
-        one's parameters and then its buffers, in registration order (PyTorch's order)."""
+        """Name -> a copy of every parameter's and persistent buffer's array: module by
+        module, each one's parameters and then its buffers, in registration order (PyTorch's
+        order)."""
         state: dict[str, np.ndarray] = {}
         seen: set[int] = set()
         for module_name, module in self.named_modules():
@@ -176,7 +332,8 @@ class Module:
                     seen.add(id(parameter))
                     state[prefix + name] = parameter.data.copy()
             for name, buffer in module._buffers.items():
-                state[prefix + name] = np.array(buffer)
+                if buffer is not None and name not in module._non_persistent:
+                    state[prefix + name] = np.array(buffer)
         return state
 
     def load_state_dict(self, state: Mapping[str, Any], strict: bool = True) -> IncompatibleKeys:
@@ -191,8 +348,8 @@ class Module:
                 f"load_state_dict for {type(self).__name__}: expected a mapping from names to "
                 f"arrays (model.state_dict() or layerwise.load(path)), got "
                 f"{type(state).__name__}")
-        own: dict[str, Parameter | np.ndarray] = dict(self.named_parameters())
-        own.update(self.named_buffers())
+        own: dict[str, Any] = dict(self.named_parameters())
+        own.update(self._persistent_buffers())
         missing = [name for name in own if name not in state]
         unexpected = [name for name in state if name not in own]
         if strict and (missing or unexpected):
@@ -209,7 +366,7 @@ class Module:
                 continue
             value = np.asarray(state[name].data if isinstance(state[name], Tensor)
                                else state[name])
-            array = target.data if isinstance(target, Parameter) else target
+            array = target.data if isinstance(target, Tensor) else target
             if value.dtype.kind not in "biuf":
                 raise StateDictError(
                     f"load_state_dict for {type(self).__name__}: {name!r} has dtype "

@@ -22,7 +22,7 @@ def summarize(model: Module, input_shape: tuple[int, ...], dtype: Any = None) ->
         def forward_and_record(*inputs: Any, **kwargs: Any) -> Any:
             out = forward(*inputs, **kwargs)
             shape = getattr(out, "shape", None)
-            own = sum(p.size for p in module.parameters(recurse=False))
+            own = sum(p.numel() for p in module.parameters(recurse=False))
             label = f"{name} ({type(module).__name__})" if name else type(module).__name__
             rows.append((label, str(tuple(shape)) if shape is not None else "-", f"{own:,}"))
             return out
@@ -43,8 +43,8 @@ def summarize(model: Module, input_shape: tuple[int, ...], dtype: Any = None) ->
         for module, training in modes:
             object.__setattr__(module, "training", training)
 
-    total = sum(p.size for p in model.parameters())
-    trainable = sum(p.size for p in model.parameters() if p.requires_grad)
+    total = sum(p.numel() for p in model.parameters())
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     size_mb = sum(p.data.nbytes for p in model.parameters()) / 2**20
     header = ("Layer (type)", "Output shape", "Param #")
     widths = [max(len(header[i]), *(len(row[i]) for row in rows)) for i in range(3)]

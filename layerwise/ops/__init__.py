@@ -20,31 +20,45 @@ from layerwise.ops.conv import Conv1d, Conv2d, ConvTranspose2d
 from layerwise.ops.elementwise import (
     Abs,
     Add,
+    Cast,
+    Clamp,
     Clip,
+    Clone,
+    Cos,
     Div,
     Exp,
+    Expm1,
     Log,
+    Log1p,
     Maximum,
     Minimum,
     Mul,
     Neg,
     Pow,
+    Sin,
     Sqrt,
     Sub,
+    Tan,
     Where,
 )
-from layerwise.ops.linalg import Linear, MatMul
+from layerwise.ops.indexing import Embedding, Gather, ScatterAdd, SetItem
+from layerwise.ops.linalg import Einsum, Linear, MatMul
 from layerwise.ops.loss import (
+    L1,
     MSE,
+    NLL,
     BinaryCrossEntropy,
     BinaryCrossEntropyWithLogits,
+    Huber,
+    KLDiv,
+    SmoothL1,
     SoftmaxCrossEntropy,
 )
 from layerwise.ops.normalization import BatchNorm
 from layerwise.ops.pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
-from layerwise.ops.reduction import Max, Mean, Min, Sum
+from layerwise.ops.reduction import Cumsum, Max, Mean, Min, Norm, Prod, Sum, Var
 from layerwise.ops.regularization import Dropout, Dropout2d
-from layerwise.ops.shape import Concatenate, GetItem, Reshape, Stack, Transpose
+from layerwise.ops.shape import Concatenate, Expand, GetItem, Pad, Repeat, Reshape, Stack, Transpose
 
 ALL_OPS: tuple[type[Op], ...] = (
     Add, Sub, Mul, Div, Neg, Pow, Exp, Log, Sqrt, Abs, Clip, Maximum, Minimum, Where,
@@ -56,6 +70,13 @@ ALL_OPS: tuple[type[Op], ...] = (
     Conv2d, Conv1d, ConvTranspose2d, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, BatchNorm,
     Dropout2d,
     MSE, SoftmaxCrossEntropy, BinaryCrossEntropy, BinaryCrossEntropyWithLogits,
+    # --- issue 11 ---
+    Sin, Cos, Tan, Log1p, Expm1, Clamp, Cast, Clone,
+    Var, Norm, Prod, Cumsum,
+    Expand, Repeat, Pad,
+    Gather, ScatterAdd, SetItem, Embedding,
+    Einsum,
+    NLL, L1, SmoothL1, Huber, KLDiv,
 )
 
 __all__ = ["ALL_OPS", "Op", "unbroadcast"] + [op.__name__ for op in ALL_OPS]

@@ -138,4 +138,18 @@ def normalize_axes(axis: int | tuple[int, ...] | list[int] | None, ndim: int,
     return tuple(normalized)
 
 
+
+def normalize_dim(dim: Any, ndim: int, owner: str) -> int:
+    """PyTorch's `dim` argument as a non-negative int, or IndexError in the user's terms.
+
+    A 0-d tensor accepts dim 0 and -1, as in PyTorch.
+    """
+    if isinstance(dim, bool) or not isinstance(dim, int | np.integer):
+        raise TypeError(f"{owner}: dim must be an integer, got {dim!r}")
+    limit = max(ndim, 1)
+    if not -limit <= dim < limit:
+        raise IndexError(f"{owner}: dim {dim} is out of range for a tensor with {ndim} "
+                         f"dimension{'s' * (ndim != 1)} (expected {-limit} to {limit - 1})")
+    return int(dim) % limit
+
 from layerwise.engine import record  # noqa: E402  (the engine imports Op)

@@ -1,13 +1,15 @@
 """Element-wise arithmetic: one output value per (broadcast) input position.
 
-Binary ops broadcast like NumPy; their backward sums each gradient back to its input's shape
-with `unbroadcast`.
+Binary ops broadcast like NumPy and give PyTorch's result dtype (layerwise.dtypes.promote:
+float32 * int64 is float32, and dividing integers gives the default floating dtype); their
+backward sums each gradient back to its input's shape with `unbroadcast`.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from layerwise.dtypes import floating, promote
 from layerwise.ops.base import Op, _Broadcasting, unbroadcast
 
 
@@ -21,6 +23,8 @@ class Add(_Broadcasting):
     label = "add"
 
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        if a.dtype != b.dtype:
+            a, b = promote(a, b)
         self.shape_a, self.shape_b = a.shape, b.shape
         return a + b
 
@@ -38,6 +42,8 @@ class Sub(_Broadcasting):
     label = "subtract"
 
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        if a.dtype != b.dtype:
+            a, b = promote(a, b)
         self.shape_a, self.shape_b = a.shape, b.shape
         return a - b
 
@@ -56,6 +62,8 @@ class Mul(_Broadcasting):
     label = "multiply"
 
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        if a.dtype != b.dtype:
+            a, b = promote(a, b)
         self.a, self.b = a, b
         return a * b
 
@@ -75,6 +83,10 @@ class Div(_Broadcasting):
     label = "divide"
 
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        if a.dtype != b.dtype:
+            a, b = promote(a, b)
+        if a.dtype.kind in "biu":  # true division of integers gives the default dtype
+            a, b = floating(a), floating(b)
         self.shape_a, self.b = a.shape, b
         self.y = a / b
         return self.y
@@ -108,6 +120,8 @@ class Pow(_Broadcasting):
     label = "power"
 
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        if a.dtype != b.dtype:
+            a, b = promote(a, b)
         self.a, self.b = a, b
         self.y = a**b
         return self.y
@@ -205,6 +219,8 @@ class Maximum(_Broadcasting):
     label = "maximum"
 
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        if a.dtype != b.dtype:
+            a, b = promote(a, b)
         self.shape_a, self.shape_b = a.shape, b.shape
         self.share_a = (a > b) + 0.5 * (a == b)
         return np.maximum(a, b)
@@ -223,6 +239,8 @@ class Minimum(_Broadcasting):
     label = "minimum"
 
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        if a.dtype != b.dtype:
+            a, b = promote(a, b)
         self.shape_a, self.shape_b = a.shape, b.shape
         self.share_a = (a < b) + 0.5 * (a == b)
         return np.minimum(a, b)
@@ -244,6 +262,8 @@ class Where(_Broadcasting):
 
     def forward(self, condition: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         self.condition = condition.astype(bool, copy=False)
+        if a.dtype != b.dtype:
+            a, b = promote(a, b)
         self.shape_a, self.shape_b = a.shape, b.shape
         return np.where(self.condition, a, b)
 
@@ -252,3 +272,121 @@ class Where(_Broadcasting):
         grad_a = np.where(self.condition, grad_y, zero)
         grad_b = np.where(self.condition, zero, grad_y)
         return None, unbroadcast(grad_a, self.shape_a), unbroadcast(grad_b, self.shape_b)
+
+
+# --- issue 11: the rest of PyTorch's everyday element-wise math ---
+
+
+class Sin(Op):
+    """y = sin x.  Backward: grad_x = grad_y cos x."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.x = x
+        return np.sin(x)
+
+    def backward(self, grad_y: np.ndarray) -> tuple[np.ndarray]:
+        return (grad_y * np.cos(self.x),)
+
+
+class Cos(Op):
+    """y = cos x.  Backward: grad_x = -grad_y sin x."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.x = x
+        return np.cos(x)
+
+    def backward(self, grad_y: np.ndarray) -> tuple[np.ndarray]:
+        return (-grad_y * np.sin(self.x),)
+
+
+class Tan(Op):
+    """y = tan x (infinite at odd multiples of pi/2).  Backward: grad_x = grad_y (1 + y^2)."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.y = np.tan(x)
+        return self.y
+
+    def backward(self, grad_y: np.ndarray) -> tuple[np.ndarray]:
+        return (grad_y * (1 + self.y * self.y),)
+
+
+class Log1p(Op):
+    """y = ln(1 + x), exact for tiny x where log(1 + x) rounds 1 + x first.
+
+    Backward: grad_x = grad_y / (1 + x); infinite at x = -1.
+    """
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.x = x
+        return np.log1p(x)
+
+    def backward(self, grad_y: np.ndarray) -> tuple[np.ndarray]:
+        return (grad_y / (1 + self.x),)
+
+
+class Expm1(Op):
+    """y = e^x - 1, exact for tiny x.  Backward: grad_x = grad_y (y + 1) = grad_y e^x."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.y = np.expm1(x)
+        return self.y
+
+    def backward(self, grad_y: np.ndarray) -> tuple[np.ndarray]:
+        return (grad_y * (self.y + 1),)
+
+
+class Clamp(_Broadcasting):
+    """y = min(max(x, low), high) with tensor bounds (PyTorch's clamp(min=Tensor, max=Tensor));
+    a missing bound is passed as -inf or +inf. Where low > high, y = high.
+
+    Shape: x, low, high broadcastable -> y of the broadcast shape.
+    Backward (as in PyTorch): grad_x = grad_y where low <= x <= high (bounds included);
+    grad_low = grad_y where x < low and low < high; grad_high = grad_y where x > high or
+    high < low; each summed back to its input's shape.
+    """
+
+    label = "clamp"
+
+    def forward(self, x: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+        x, low, high = promote(x, low, high)
+        self.shapes = x.shape, low.shape, high.shape
+        self.inside = (x >= low) & (x <= high)
+        self.below = (x < low) & (low < high)
+        self.above = (x > high) | (high < low)
+        return np.minimum(np.maximum(x, low), high)
+
+    def backward(self, grad_y: np.ndarray) -> tuple[np.ndarray | None, ...]:
+        zero = np.zeros((), dtype=grad_y.dtype)
+        grads = [np.where(mask, grad_y, zero) if self.wants_grad(position) else None
+                 for position, mask in enumerate((self.inside, self.below, self.above))]
+        return tuple(None if grad is None else unbroadcast(grad, shape)
+                     for grad, shape in zip(grads, self.shapes, strict=True))
+
+
+class Cast(Op):
+    """y = x converted to another floating or complex `dtype` (x.double(), x.to(float32)).
+
+    Backward: grad_x = grad_y, converted back to x's dtype by the engine.
+    """
+
+    def __init__(self, dtype: np.dtype) -> None:
+        self.dtype = np.dtype(dtype)
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        return x.astype(self.dtype)
+
+    def backward(self, grad_y: np.ndarray) -> tuple[np.ndarray]:
+        return (grad_y,)
+
+
+class Clone(Op):
+    """y = a copy of x in its own (C-ordered) memory: x.clone(), x.contiguous().
+
+    Backward: grad_x = grad_y.
+    """
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        return np.array(x, order="C", copy=True)
+
+    def backward(self, grad_y: np.ndarray) -> tuple[np.ndarray]:
+        return (grad_y,)

@@ -258,3 +258,216 @@ class BinaryCrossEntropyWithLogits(_Loss):
             extra = 0 if self.pos_weight is None else (self.pos_weight - 1) * self.softplus_neg_x
             grad_y = (extra - x) * scale
         return grad_x.astype(x.dtype, copy=False), grad_y
+
+
+# --- issue 11: negative log-likelihood, L1, smooth L1, Huber, KL divergence ---
+
+
+class NLL(_Loss):
+    """L = -w[y] x[y] per sample, averaged with the class weights: the negative log-likelihood
+    of log-probabilities x (log_softmax's output), PyTorch's nll_loss.
+
+    Samples whose label is `ignore_index` add nothing; "mean" divides by the sum of the
+    weights of the others (by their number without weights).
+    Shape: x (N, C) with y (N,), x (C,) with y (), or x (N, C, d_1, ...) with y (N, d_1, ...)
+    -> a scalar (y's shape for "none").
+    Backward: grad_x = -w[y] * grad_L / total_weight at each sample's label column, 0
+    elsewhere; labels get no gradient.
+    """
+
+    name = "nll_loss"
+
+    def __init__(self, reduction: str = "mean", ignore_index: int = -100,
+                 weight: np.ndarray | None = None) -> None:
+        super().__init__(reduction)
+        self.ignore_index = ignore_index
+        self.weight = weight
+
+    def forward(self, x: np.ndarray, target: np.ndarray) -> np.ndarray:
+        if x.ndim == 0 or x.dtype.kind != "f":
+            raise ValueError(f"nll_loss: expected floating-point log-probabilities of shape "
+                             f"(N, C), (C,) or (N, C, d1, ...), got {x.dtype} of shape {x.shape}")
+        expected = () if x.ndim == 1 else x.shape[:1] + x.shape[2:]
+        if target.shape != expected:
+            raise ValueError(f"nll_loss: input of shape {x.shape} needs a target of shape "
+                             f"{expected}, got {target.shape}")
+        num_classes = x.shape[0 if x.ndim == 1 else 1]
+        if self.weight is not None and self.weight.shape != (num_classes,):
+            raise ValueError(f"nll_loss: weight must have one value per class, shape "
+                             f"({num_classes},), got {self.weight.shape}")
+        self.input_shape = x.shape
+        rows = x.reshape(1, -1) if x.ndim == 1 else np.moveaxis(x, 1, -1).reshape(-1, num_classes)
+        labels = check_class_labels(target.reshape(-1), rows.shape[0], num_classes,
+                                    self.ignore_index, self.name)
+        valid = labels != self.ignore_index
+        self.labels = np.where(valid, labels, 0)
+        weights = (np.ones(num_classes, dtype=x.dtype) if self.weight is None
+                   else self.weight.astype(x.dtype))
+        self.sample_weights = np.where(valid, weights[self.labels], 0).astype(x.dtype)
+        self.total_weight = self.sample_weights.sum()
+        self.target_shape = target.shape
+        losses = -self.sample_weights * rows[np.arange(rows.shape[0]), self.labels]
+        if self.reduction == "none":
+            return losses.reshape(target.shape)
+        if self.reduction == "sum":
+            return np.asarray(losses.sum())
+        with np.errstate(invalid="ignore", divide="ignore"):  # all ignored: NaN, as in PyTorch
+            return np.asarray(losses.sum() / self.total_weight)
+
+    def backward(self, grad_loss: np.ndarray) -> tuple[np.ndarray, None]:
+        if self.reduction == "none":
+            scale = grad_loss.reshape(-1)
+        elif self.reduction == "sum":
+            scale = grad_loss
+        else:
+            with np.errstate(invalid="ignore", divide="ignore"):
+                scale = grad_loss / self.total_weight
+        count = self.labels.shape[0]
+        num_classes = self.input_shape[0 if len(self.input_shape) == 1 else 1]
+        rows = np.zeros((count, num_classes), dtype=grad_loss.dtype)
+        rows[np.arange(count), self.labels] = -self.sample_weights * scale
+        if len(self.input_shape) == 1:
+            return rows.reshape(self.input_shape), None
+        moved = self.input_shape[:1] + self.input_shape[2:] + self.input_shape[1:2]
+        return np.moveaxis(rows.reshape(moved), -1, 1), None
+
+
+class L1(_Loss):
+    """L = mean over all elements of |input - target| (or their sum, or each one).
+
+    Backward: grad_input = sign(input - target) * grad_L / n;  grad_target = -grad_input.
+    At input = target the gradient is 0 (sign(0)), as in PyTorch.
+    """
+
+    name = "l1_loss"
+
+    def forward(self, input: np.ndarray, target: np.ndarray) -> np.ndarray:
+        self._check_same_shape(input, target)
+        self.diff = input - target
+        return self._reduce(np.abs(self.diff), self.diff.size)
+
+    def backward(self, grad_loss: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        grad_input = self._scale(grad_loss, self.diff.size) * np.sign(self.diff)
+        return grad_input, (-grad_input if self.wants_grad(1) else None)
+
+
+class SmoothL1(_Loss):
+    """L = mean of 0.5 d^2 / beta where |d| < beta and |d| - 0.5 beta elsewhere, d = input -
+    target: quadratic near 0, linear (like L1) far away. beta = 0 gives the L1 loss.
+
+    Backward: grad_input = (d / beta where |d| < beta, else sign(d)) * grad_L / n;
+    grad_target = -grad_input. Both pieces meet with slope 1 at |d| = beta.
+    """
+
+    name = "smooth_l1_loss"
+
+    def __init__(self, reduction: str = "mean", beta: float = 1.0) -> None:
+        super().__init__(reduction)
+        if not beta >= 0:
+            raise ValueError(f"smooth_l1_loss: beta must be >= 0, got {beta}")
+        self.beta = beta
+
+    def forward(self, input: np.ndarray, target: np.ndarray) -> np.ndarray:
+        self._check_same_shape(input, target)
+        d = self.diff = input - target
+        magnitude = np.abs(d)
+        if self.beta == 0:
+            return self._reduce(magnitude, d.size)
+        self.small = magnitude < self.beta
+        losses = np.where(self.small, 0.5 * d * d / self.beta, magnitude - 0.5 * self.beta)
+        return self._reduce(losses.astype(d.dtype, copy=False), d.size)
+
+    def backward(self, grad_loss: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        d = self.diff
+        slope = np.sign(d) if self.beta == 0 else np.where(self.small, d / self.beta,
+                                                            np.sign(d))
+        grad_input = self._scale(grad_loss, d.size) * slope
+        return grad_input, (-grad_input if self.wants_grad(1) else None)
+
+
+class Huber(_Loss):
+    """L = mean of 0.5 d^2 where |d| < delta and delta (|d| - 0.5 delta) elsewhere, d = input -
+    target (= delta * smooth_l1 with beta = delta).
+
+    Backward: grad_input = (d where |d| < delta, else delta sign(d)) * grad_L / n;
+    grad_target = -grad_input.
+    """
+
+    name = "huber_loss"
+
+    def __init__(self, reduction: str = "mean", delta: float = 1.0) -> None:
+        super().__init__(reduction)
+        if not delta > 0:
+            raise ValueError(f"huber_loss: delta must be positive, got {delta}")
+        self.delta = delta
+
+    def forward(self, input: np.ndarray, target: np.ndarray) -> np.ndarray:
+        self._check_same_shape(input, target)
+        d = self.diff = input - target
+        magnitude = np.abs(d)
+        self.small = magnitude < self.delta
+        losses = np.where(self.small, 0.5 * d * d, self.delta * (magnitude - 0.5 * self.delta))
+        return self._reduce(losses.astype(d.dtype, copy=False), d.size)
+
+    def backward(self, grad_loss: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        d = self.diff
+        slope = np.where(self.small, d, self.delta * np.sign(d))
+        grad_input = self._scale(grad_loss, d.size) * slope
+        return grad_input, (-grad_input if self.wants_grad(1) else None)
+
+
+class KLDiv(_Loss):
+    """L = sum of q (log q - x) over the elements, for log-probabilities x and probabilities
+    q (the target); with log_target the target is log q and L = sum of e^t (t - x). Terms
+    with q = 0 are 0. reduction: "batchmean" (the sum / N, the KL divergence per sample),
+    "sum", "mean" (over all elements) or "none".
+
+    Backward: grad_x = -q * grad_L / n;  grad_q = (log q + 1 - x) * grad_L / n (with
+    log_target: grad_t = e^t (t - x + 1) * grad_L / n).
+    """
+
+    name = "kl_div"
+
+    def __init__(self, reduction: str = "mean", log_target: bool = False) -> None:
+        if reduction not in (*REDUCTIONS, "batchmean"):
+            raise ValueError(f"kl_div: reduction must be 'mean', 'batchmean', 'sum' or "
+                             f"'none', got {reduction!r}")
+        self.reduction = reduction
+        self.log_target = log_target
+
+    def _count(self, x: np.ndarray) -> int:
+        if self.reduction == "batchmean":
+            return x.shape[0] if x.ndim else 1
+        return x.size
+
+    def forward(self, x: np.ndarray, target: np.ndarray) -> np.ndarray:
+        self._check_same_shape(x, target)
+        self.x, self.target = x, target
+        if self.log_target:
+            self.q = np.exp(target)
+            losses = self.q * (target - x)
+        else:
+            self.q = target
+            positive = target > 0
+            self.log_q = np.log(np.where(positive, target, 1))
+            losses = np.where(positive, target * self.log_q, 0) - target * x
+        self.count = self._count(x)
+        if self.reduction == "batchmean":
+            return np.asarray(losses.sum() / x.dtype.type(self.count))
+        return self._reduce(losses.astype(x.dtype, copy=False), self.count)
+
+    def _scale(self, grad_loss: np.ndarray, count: int) -> np.ndarray | float:
+        if self.reduction in ("mean", "batchmean"):
+            return grad_loss / count if count else grad_loss * np.nan
+        return grad_loss
+
+    def backward(self, grad_loss: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        scale = self._scale(grad_loss, self.count)
+        grad_x = -self.q * scale
+        grad_target = None
+        if self.wants_grad(1):
+            if self.log_target:
+                grad_target = self.q * (self.target - self.x + 1) * scale
+            else:
+                grad_target = (self.log_q + 1 - self.x) * scale
+        return grad_x, grad_target

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from layerwise.ops.base import Op, normalize_axes
+from layerwise.ops.base import Op, normalize_axes, unbroadcast
 
 
 class Reshape(Op):
@@ -78,7 +78,13 @@ class GetItem(Op):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         self.input_shape = x.shape
-        return x[self.index]
+        y = x[self.index]
+        if type(y) is not np.ndarray and _is_basic(self.index):
+            # An int for every axis gives a NumPy scalar, a copy; with a trailing ... it is a
+            # 0-d view, which sees later in-place changes as PyTorch's x[0] does.
+            parts = self.index if isinstance(self.index, tuple) else (self.index,)
+            y = x[(*parts, Ellipsis)]
+        return y
 
     def backward(self, grad_y: np.ndarray) -> tuple[np.ndarray]:
         grad_x = np.zeros(self.input_shape, dtype=grad_y.dtype)
@@ -125,3 +131,82 @@ class Stack(Op):
 
     def backward(self, grad_y: np.ndarray) -> tuple[np.ndarray, ...]:
         return tuple(np.moveaxis(grad_y, self.axis, 0))
+
+
+# --- issue 11: expand, repeat, pad ---
+
+
+class Expand(Op):
+    """y = x broadcast to `shape` without copying (a read-only view): x.expand(*sizes).
+
+    Backward: grad_x = grad_y summed over the axes that broadcasting added or stretched.
+    """
+
+    def __init__(self, shape: tuple[int, ...]) -> None:
+        self.shape = tuple(shape)
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.input_shape = x.shape
+        return np.broadcast_to(x, self.shape)
+
+    def backward(self, grad_y: np.ndarray) -> tuple[np.ndarray]:
+        return (unbroadcast(grad_y, self.input_shape),)
+
+
+class Repeat(Op):
+    """y = x tiled `repeats` times along each axis (PyTorch's repeat, NumPy's tile); repeats
+    may have more entries than x has axes, which adds leading axes.
+
+    Shape: x (d_0, ..., d_k), repeats (r_0, ..., r_m) -> (r_0 d'_0, ..., r_m d'_m), x's shape
+    padded with leading 1s to m + 1 axes.
+    Backward: grad_x = grad_y cut into the tiles and summed over them.
+    """
+
+    def __init__(self, repeats: tuple[int, ...]) -> None:
+        self.repeats = tuple(repeats)
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.input_shape = x.shape
+        return np.tile(x, self.repeats)
+
+    def backward(self, grad_y: np.ndarray) -> tuple[np.ndarray]:
+        padded = (1,) * (len(self.repeats) - len(self.input_shape)) + self.input_shape
+        tiles = grad_y.reshape([n for pair in zip(self.repeats, padded, strict=True)
+                                for n in pair])
+        summed = tiles.sum(axis=tuple(range(0, tiles.ndim, 2)))
+        return (summed.reshape(self.input_shape),)
+
+
+class Pad(Op):
+    """y = x with `value` added around it: `pad` lists (before, after) counts per axis from the
+    last axis backwards, as in PyTorch's F.pad; a negative count removes values instead.
+
+    Shape: x (..., d) with pad (left, right) -> (..., d + left + right), and so on.
+    Backward: grad_x = the part of grad_y where x's values went (0 for removed values).
+    """
+
+    def __init__(self, pad: tuple[int, ...], value: float = 0.0) -> None:
+        self.pad = tuple(pad)
+        self.value = value
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.input_shape = x.shape
+        out_shape = list(x.shape)
+        source = [slice(None)] * x.ndim
+        target = [slice(None)] * x.ndim
+        for pair in range(len(self.pad) // 2):
+            axis = x.ndim - 1 - pair
+            before, after = self.pad[2 * pair], self.pad[2 * pair + 1]
+            length = x.shape[axis]
+            out_shape[axis] = length + before + after
+            source[axis] = slice(max(-before, 0), length - max(-after, 0))
+            target[axis] = slice(max(before, 0), out_shape[axis] - max(after, 0))
+        self.source, self.target = tuple(source), tuple(target)
+        y = np.full(out_shape, self.value, dtype=x.dtype)
+        y[self.target] = x[self.source]
+        return y
+
+    def backward(self, grad_y: np.ndarray) -> tuple[np.ndarray]:
+        grad_x = np.zeros(self.input_shape, dtype=grad_y.dtype)
+        grad_x[self.source] = grad_y[self.target]
+        return (grad_x,)

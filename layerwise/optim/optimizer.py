@@ -86,8 +86,8 @@ class Optimizer:
         it without adding), or fill it with zeros when set_to_none is False."""
         for group in self.param_groups:
             for param in group["params"]:
-                if set_to_none or param.grad is None:
-                    param.grad = None
+                if set_to_none or param._grad is None:
+                    param._grad = None  # the attribute behind .grad: no property on the hot path
                 else:
                     param.grad = np.zeros_like(param.data)
 
@@ -95,13 +95,16 @@ class Optimizer:
         """Update every parameter that has a gradient."""
         for group in self.param_groups:
             for param in group["params"]:
-                if param.grad is None:
+                grad = param._grad  # an ndarray, or the Tensor that .grad handed out
+                if grad is None:
                     continue
-                if param.grad.shape != param.data.shape:
+                if type(grad) is not np.ndarray:
+                    grad = grad.data
+                if grad.shape != param.data.shape:
                     raise ValueError(
-                        f"{type(self).__name__}: a gradient of shape {param.grad.shape} for a "
+                        f"{type(self).__name__}: a gradient of shape {grad.shape} for a "
                         f"parameter of shape {param.data.shape}")
-                self.update(param, param.grad, self.state.setdefault(id(param), {}), group)
+                self.update(param, grad, self.state.setdefault(id(param), {}), group)
 
     def update(self, param: Parameter, grad: np.ndarray, state: dict[str, Any],
                group: dict[str, Any]) -> None:
