@@ -73,24 +73,20 @@ def batches(images: np.ndarray, labels: np.ndarray, count: int,
 def layerwise_steps(images: np.ndarray, labels: np.ndarray, count: int,
                     batch: int = BATCH, config: RunConfig = CONFIG) -> Callable[[], None]:
     model, optimizer, loss_fn = layerwise_cnn(images, config)
-    data = batches(images, labels, count, batch)
-
-    def steps() -> None:
-        for x, y in data:
-            loss = loss_fn(model(x), y)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-
-    return steps
+    return training_loop(model, optimizer, loss_fn, batches(images, labels, count, batch))
 
 
 def torch_steps(images: np.ndarray, labels: np.ndarray, count: int,
                 batch: int = BATCH, config: RunConfig = CONFIG) -> Callable[[], None]:
     model, optimizer, loss_fn = torch_cnn(images, config)
-    data = [(torch.from_numpy(x), torch.from_numpy(y))
-            for x, y in batches(images, labels, count, batch)]
+    return training_loop(model, optimizer, loss_fn, [
+        (torch.from_numpy(x), torch.from_numpy(y)) for x, y in batches(images, labels, count,
+                                                                       batch)])
 
+
+def training_loop(model: Any, optimizer: Any, loss_fn: Any,
+                  data: list[tuple[Any, Any]]) -> Callable[[], None]:
+    """Steps over `data` as a user writes them, in either framework (the same code)."""
     def steps() -> None:
         for x, y in data:
             loss = loss_fn(model(x), y)

@@ -197,7 +197,7 @@ class ConvTranspose2d(Op):
         kk = kernel[0] * kernel[1]
         rows = to_nhwc(x).reshape(-1, x.shape[1])
         self.rows = by_group(rows, self.groups)  # (G, N H W, C_in / G)
-        self.weight_rows = transposed_weight_rows(W, self.groups)  # (G, C_in/G, k k C_out/G)
+        self.weight_rows = weight_rows(W, self.groups)  # (G, C_in/G, k k C_out/G)
         self.weight_shape, self.input_size, self.out_size = W.shape, tuple(size), out_size
         self.has_bias = b is not None
         cols = from_groups(group_matmul(self.rows, self.weight_rows), kk)
@@ -218,7 +218,7 @@ class ConvTranspose2d(Op):
             grad_x = to_nchw(grad_rows.reshape(grad_y.shape[0], *self.input_size,
                                                 self.weight_shape[0]))
         if self.wants_grad(1):
-            grad_W = transposed_weight_from_rows(
+            grad_W = weight_from_rows(
                 group_matmul(self.rows.transpose(0, 2, 1), cols), self.weight_shape)
         if not self.has_bias:
             return grad_x, grad_W
@@ -255,33 +255,19 @@ def from_groups(grouped: np.ndarray, kernel_size: int = 1) -> np.ndarray:
 
 
 def weight_rows(W: np.ndarray, groups: int) -> np.ndarray:
-    """Conv2d's kernel (C_out, C_g, k_h, k_w) as W_col per group: (G, C_out / G, k_h k_w C_g),
-    ordered (u, v, c) like the rows of im2col."""
-    c_out, c_g, k_h, k_w = W.shape
-    return (W.reshape(groups, c_out // groups, c_g, k_h, k_w).transpose(0, 1, 3, 4, 2)
-            .reshape(groups, c_out // groups, k_h * k_w * c_g))
+    """A kernel (A, B, k_h, k_w) as one row per first-axis channel and group: (G, A / G,
+    k_h k_w B), each row ordered (u, v, b) like the rows of im2col. For Conv2d, A is C_out and
+    B is C_in / G (W_col per group); for ConvTranspose2d, A is C_in and B is C_out / G."""
+    first, second, k_h, k_w = W.shape
+    return (W.reshape(groups, first // groups, second, k_h, k_w).transpose(0, 1, 3, 4, 2)
+            .reshape(groups, first // groups, k_h * k_w * second))
 
 
 def weight_from_rows(rows: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """The inverse of weight_rows, for the weight's gradient."""
-    c_out, c_g, k_h, k_w = shape
+    first, second, k_h, k_w = shape
     groups = rows.shape[0]
-    return (rows.reshape(groups, c_out // groups, k_h, k_w, c_g).transpose(0, 1, 4, 2, 3)
-            .reshape(shape))
-
-
-def transposed_weight_rows(W: np.ndarray, groups: int) -> np.ndarray:
-    """ConvTranspose2d's kernel (C_in, C_out_g, k_h, k_w) per group: (G, C_in / G,
-    k_h k_w C_out_g), each row an input channel's kernel ordered (u, v, o)."""
-    c_in, c_out_g, k_h, k_w = W.shape
-    return (W.reshape(groups, c_in // groups, c_out_g, k_h, k_w).transpose(0, 1, 3, 4, 2)
-            .reshape(groups, c_in // groups, k_h * k_w * c_out_g))
-
-
-def transposed_weight_from_rows(rows: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    c_in, c_out_g, k_h, k_w = shape
-    groups = rows.shape[0]
-    return (rows.reshape(groups, c_in // groups, k_h, k_w, c_out_g).transpose(0, 1, 4, 2, 3)
+    return (rows.reshape(groups, first // groups, k_h, k_w, second).transpose(0, 1, 4, 2, 3)
             .reshape(shape))
 
 

@@ -56,16 +56,15 @@ class BatchNorm(Op):
             if array is not None and array.shape != (channels,):
                 raise ValueError(f"batch_norm: {name} must have shape ({channels},) for input "
                                  f"of shape {x.shape} (one value per channel), got {array.shape}")
-        axes = (0, *range(2, x.ndim))
-        count = x.size // channels if channels else 0
-        shape = (1, channels) + (1,) * (x.ndim - 2)
+        rows = channels_last(x)  # (M, C): M values of each channel
+        count = rows.shape[0]
         if self.training:
             if count <= 1:
                 raise ValueError(f"batch_norm in training mode needs more than 1 value per "
                                  f"channel to compute a variance, got input of shape {x.shape}")
-            mean = x.mean(axis=axes)
-            centered = x - mean.reshape(shape)
-            variance = np.mean(np.square(centered), axis=axes)
+            mean = rows.mean(axis=0)
+            centered = rows - mean
+            variance = np.einsum("mc,mc->c", centered, centered) / count
             if self.running_mean is not None and self.running_var is not None:
                 self.running_mean *= 1 - self.momentum
                 self.running_mean += self.momentum * mean
@@ -73,34 +72,46 @@ class BatchNorm(Op):
                 self.running_var += self.momentum * variance * (count / (count - 1))
         else:
             assert self.running_mean is not None and self.running_var is not None
-            mean, variance = self.running_mean, self.running_var
-            centered = x - mean.reshape(shape)
-        self.inverse_std = (1.0 / np.sqrt(variance + self.eps)).astype(x.dtype).reshape(shape)
-        self.x_hat = centered * self.inverse_std
-        self.gamma, self.count = gamma, count
+            centered = rows - self.running_mean.astype(rows.dtype)
+            variance = self.running_var
+        self.inverse_std = (1.0 / np.sqrt(variance + self.eps)).astype(centered.dtype)
+        self.x_hat = np.multiply(centered, self.inverse_std, out=centered)
+        self.gamma, self.count, self.shape = gamma, count, x.shape
         self.inputs = 1 + (gamma is not None) + (beta is not None)
         if gamma is None:
-            return self.x_hat
-        y = self.x_hat * gamma.reshape(shape)
+            return from_channels_last(self.x_hat, x.shape)
+        y = self.x_hat * gamma
         if beta is not None:
-            y += beta.reshape(shape)
-        return y
+            y += beta
+        return from_channels_last(y, x.shape)
 
     def backward(self, grad_y: np.ndarray) -> tuple[np.ndarray | None, ...]:
-        x_hat, shape = self.x_hat, self.inverse_std.shape
-        axes = (0, *range(2, grad_y.ndim))
-        grad_x = grad_gamma = grad_beta = None
+        x_hat, count = self.x_hat, self.count
+        delta = channels_last(grad_y)
+        sum_delta = delta.sum(axis=0)  # grad_beta
+        sum_delta_x_hat = np.einsum("mc,mc->c", delta, x_hat)  # grad_gamma
+        grad_x = None
         if self.wants_grad(0):
-            g = grad_y if self.gamma is None else grad_y * self.gamma.reshape(shape)
-            if self.training:
-                sum_g = g.sum(axis=axes).reshape(shape)
-                sum_g_x_hat = (g * x_hat).sum(axis=axes).reshape(shape)
-                grad_x = (g - sum_g / self.count - x_hat * (sum_g_x_hat / self.count)) \
-                    * self.inverse_std
+            gamma = 1 if self.gamma is None else self.gamma
+            if self.training:  # g = delta gamma, so sum(g) = gamma sum(delta), and alike
+                grad_x = x_hat * (gamma * sum_delta_x_hat / count)
+                np.subtract(delta * gamma, grad_x, out=grad_x)
+                grad_x -= gamma * sum_delta / count
+                grad_x *= self.inverse_std
             else:
-                grad_x = g * self.inverse_std
-        if self.inputs > 1 and self.wants_grad(1):
-            grad_gamma = (grad_y * x_hat).sum(axis=axes)
-        if self.inputs > 2 and self.wants_grad(2):
-            grad_beta = grad_y.sum(axis=axes)
+                grad_x = delta * (gamma * self.inverse_std)
+            grad_x = from_channels_last(grad_x.astype(grad_y.dtype, copy=False), self.shape)
+        grad_gamma = sum_delta_x_hat if self.inputs > 1 and self.wants_grad(1) else None
+        grad_beta = sum_delta if self.inputs > 2 and self.wants_grad(2) else None
         return (grad_x, grad_gamma, grad_beta)[:self.inputs]
+
+
+def channels_last(x: np.ndarray) -> np.ndarray:
+    """(N, C, *) as (M, C), one row per value of a channel: a view when x's memory is
+    channels-last already (the output of a spatial op, or (N, C)), else a copy."""
+    return np.ascontiguousarray(np.moveaxis(x, 1, -1)).reshape(-1, x.shape[1])
+
+
+def from_channels_last(rows: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """The inverse of channels_last: (M, C) back to (N, C, *), as a view."""
+    return np.moveaxis(rows.reshape(shape[0], *shape[2:], shape[1]), -1, 1)
