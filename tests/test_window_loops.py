@@ -66,3 +66,27 @@ def test_max_pool_indices_agree_on_ties(monkeypatch: pytest.MonkeyPatch) -> None
         found.append(F.max_pool2d(x, 3, stride=1, padding=1, return_indices=True)[1].data)
     np.testing.assert_array_equal(*found)
     assert found[0][0, 0, 0, 0] == 0  # an all-zero window: its first position
+
+
+@pytest.mark.parametrize("training", [True, False])
+@pytest.mark.parametrize(("dtype", "rtol"), [(np.float32, 2e-5), (np.float64, 1e-12)])
+def test_compiled_batch_norm_agrees_with_the_numpy_path(training: bool, dtype: Any, rtol: float,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its sums run in another order (float64 per channel), so the two paths agree to the
+    rounding of the dtype, not bit for bit."""
+    rng = np.random.default_rng(2)
+    x = (3 + 2 * rng.standard_normal((4, 3, 5, 6))).astype(dtype)
+    gamma, beta = rng.standard_normal(3).astype(dtype), rng.standard_normal(3).astype(dtype)
+    results, statistics = [], []
+    for compiled in (False, True):
+        running = [np.full(3, 0.5, dtype), np.full(3, 2.0, dtype)]
+
+        def batch_norm(x: Any, g: Any, b: Any, running: list[np.ndarray] = running) -> Any:
+            return F.batch_norm(x, *running, g, b, training=training)
+
+        results.append(run(batch_norm, [x, gamma, beta], compiled, monkeypatch))
+        statistics.append(running)
+    for position, (a, b) in enumerate(zip(*results, strict=True)):
+        assert a.dtype == b.dtype
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=rtol, err_msg=f"array {position}")
+    np.testing.assert_allclose(statistics[0], statistics[1], rtol=rtol)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from layerwise import jit
+from layerwise.ops import norm_loops
 from layerwise.ops.base import Op
 
 
@@ -24,6 +26,10 @@ class BatchNorm(Op):
         evaluation: grad_x = g / sqrt(sigma^2 + eps);
         grad_gamma = sum(grad_y x_hat);  grad_beta = sum(grad_y).
     Without gamma and beta (affine=False), y = x_hat; beta alone needs a gamma (ones).
+
+    The op computes on the channels-last rows (M, C) of x (see layerwise.ops.windows), with
+    the compiled loops of layerwise.ops.norm_loops when numba is there (two passes each way,
+    per-channel sums in float64), else with NumPy.
 
     Args:
         training: normalize by the batch's statistics (and update the running ones).
@@ -58,13 +64,17 @@ class BatchNorm(Op):
                                  f"of shape {x.shape} (one value per channel), got {array.shape}")
         rows = channels_last(x)  # (M, C): M values of each channel
         count = rows.shape[0]
+        self.compiled = jit.enabled
         if self.training:
             if count <= 1:
                 raise ValueError(f"batch_norm in training mode needs more than 1 value per "
                                  f"channel to compute a variance, got input of shape {x.shape}")
-            mean = rows.mean(axis=0)
-            centered = rows - mean
-            variance = np.einsum("mc,mc->c", centered, centered) / count
+            if self.compiled:
+                mean, variance = norm_loops.statistics(rows)
+            else:
+                mean = rows.mean(axis=0)
+                centered = rows - mean
+                variance = np.einsum("mc,mc->c", centered, centered) / count
             if self.running_mean is not None and self.running_var is not None:
                 self.running_mean *= 1 - self.momentum
                 self.running_mean += self.momentum * mean
@@ -72,12 +82,18 @@ class BatchNorm(Op):
                 self.running_var += self.momentum * variance * (count / (count - 1))
         else:
             assert self.running_mean is not None and self.running_var is not None
-            centered = rows - self.running_mean.astype(rows.dtype)
-            variance = self.running_var
-        self.inverse_std = (1.0 / np.sqrt(variance + self.eps)).astype(centered.dtype)
-        self.x_hat = np.multiply(centered, self.inverse_std, out=centered)
+            mean, variance = self.running_mean, self.running_var
+            if not self.compiled:
+                centered = rows - mean.astype(rows.dtype)
+        self.inverse_std = (1.0 / np.sqrt(variance + self.eps)).astype(rows.dtype)
         self.gamma, self.count, self.shape = gamma, count, x.shape
         self.inputs = 1 + (gamma is not None) + (beta is not None)
+        if self.compiled:
+            self.rows, self.mean = rows, mean
+            scale = self.inverse_std if gamma is None else self.inverse_std * gamma
+            shift = np.zeros_like(scale) if beta is None else beta
+            return from_channels_last(norm_loops.normalize(rows, mean, scale, shift), x.shape)
+        self.x_hat = np.multiply(centered, self.inverse_std, out=centered)
         if gamma is None:
             return from_channels_last(self.x_hat, x.shape)
         y = self.x_hat * gamma
@@ -86,20 +102,26 @@ class BatchNorm(Op):
         return from_channels_last(y, x.shape)
 
     def backward(self, grad_y: np.ndarray) -> tuple[np.ndarray | None, ...]:
-        x_hat, count = self.x_hat, self.count
-        delta = channels_last(grad_y)
-        sum_delta = delta.sum(axis=0)  # grad_beta
-        sum_delta_x_hat = np.einsum("mc,mc->c", delta, x_hat)  # grad_gamma
+        count, delta = self.count, channels_last(grad_y)
+        gamma = np.ones_like(self.inverse_std) if self.gamma is None else self.gamma
+        if self.compiled:
+            sums = norm_loops.backward_sums(delta, self.rows, self.mean, self.inverse_std)
+            sum_delta, sum_delta_x_hat = (total.astype(delta.dtype) for total in sums)
+        else:
+            sum_delta = delta.sum(axis=0)  # grad_beta
+            sum_delta_x_hat = np.einsum("mc,mc->c", delta, self.x_hat)  # grad_gamma
         grad_x = None
-        if self.wants_grad(0):
-            gamma = 1 if self.gamma is None else self.gamma
-            if self.training:  # g = delta gamma, so sum(g) = gamma sum(delta), and alike
-                grad_x = x_hat * (gamma * sum_delta_x_hat / count)
-                np.subtract(delta * gamma, grad_x, out=grad_x)
-                grad_x -= gamma * sum_delta / count
-                grad_x *= self.inverse_std
+        if self.wants_grad(0):  # g = delta gamma, so sum(g) = gamma sum(delta), and alike
+            offset = gamma * sum_delta / count if self.training else np.zeros_like(gamma)
+            slope = gamma * sum_delta_x_hat / count if self.training else np.zeros_like(gamma)
+            if self.compiled:
+                grad_x = norm_loops.backward_input(delta, self.rows, self.mean,
+                                                   self.inverse_std, gamma, offset, slope)
             else:
-                grad_x = delta * (gamma * self.inverse_std)
+                grad_x = self.x_hat * slope
+                np.subtract(delta * gamma, grad_x, out=grad_x)
+                grad_x -= offset
+                grad_x *= self.inverse_std
             grad_x = from_channels_last(grad_x.astype(grad_y.dtype, copy=False), self.shape)
         grad_gamma = sum_delta_x_hat if self.inputs > 1 and self.wants_grad(1) else None
         grad_beta = sum_delta if self.inputs > 2 and self.wants_grad(2) else None
