@@ -36,14 +36,17 @@ def layerwise_cnn(images: np.ndarray, config: RunConfig = CONFIG
 
 def torch_cnn(images: np.ndarray, config: RunConfig = CONFIG
               ) -> tuple[torch.nn.Module, torch.optim.Optimizer, Any]:
-    """The same network in PyTorch: standardization, two 3x3 convolutions with ReLU and 2x2 max
-    pooling, 3136-128-10 with dropout; AdamW and label smoothing as in the recipe."""
+    """The same network in PyTorch: standardization, the 3x3 convolutions (with batch norm when
+    the recipe has it) with ReLU and 2x2 max pooling, 3136-128-10 with dropout; AdamW and label
+    smoothing as in the recipe."""
     torch.manual_seed(0)
     mean, std = float(images.mean()), float(images.std())
     channels, layers = 1, [torch.nn.Identity()]
     for width in config.channels:
-        layers += [torch.nn.Conv2d(channels, width, 3, padding=1), torch.nn.ReLU(),
-                   torch.nn.MaxPool2d(2)]
+        layers.append(torch.nn.Conv2d(channels, width, 3, padding=1, bias=not config.batch_norm))
+        if config.batch_norm:
+            layers.append(torch.nn.BatchNorm2d(width))
+        layers += [torch.nn.ReLU(), torch.nn.MaxPool2d(2)]
         channels = width
     layers += [torch.nn.Flatten(), torch.nn.Linear(channels * 7 * 7, config.hidden[0]),
                torch.nn.ReLU(), torch.nn.Dropout(config.dropout),
@@ -99,16 +102,17 @@ def training_loop(model: Any, optimizer: Any, loss_fn: Any,
 
 def matrix_products(count: int) -> Callable[[], None]:
     """Exactly the matrix products of `count` steps of the CNN, in NumPy on random arrays of
-    their shapes: per convolution the forward product (X_col, with its column of ones, times
-    W_col^T), grad_W and (not for the first) grad_X_col; per Linear layer the forward
-    product, grad_W and (not for the first of the network) grad_x."""
+    their shapes: per convolution the forward product (X_col, with a column of ones for the
+    bias, times W_col^T), grad_W and (not for the first layer) grad_X_col; per Linear layer
+    the forward product, grad_W and grad_x."""
     rng = np.random.default_rng(1)
     products: list[tuple[np.ndarray, np.ndarray]] = []
     channels, size = 1, 28
+    ones = 0 if CONFIG.batch_norm else 1  # batch norm replaces the convolutions' bias
     for layer, width in enumerate(CONFIG.channels):
         rows, columns = BATCH * size * size, 9 * channels
-        cols = rng.random((rows, columns + 1), dtype=np.float32)
-        weight = rng.random((width, columns + 1), dtype=np.float32)
+        cols = rng.random((rows, columns + ones), dtype=np.float32)
+        weight = rng.random((width, columns + ones), dtype=np.float32)
         delta = rng.random((rows, width), dtype=np.float32)
         products += [(cols, weight.T), (delta.T, cols)]
         if layer:
