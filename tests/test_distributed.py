@@ -27,6 +27,7 @@ from layerwise.distributed import (
     shard,
 )
 from layerwise.distributed import communicator as communicator_module
+from layerwise.rng import BatchShard
 
 WORKER = Path(__file__).with_name("distributed_worker.py")
 MPIEXEC = Path(sys.executable).with_name("mpiexec")
@@ -208,10 +209,25 @@ def test_ranks_equal_one_process_accumulating_micro_batches_bit_for_bit(
     micro = weights(tmp_path, "micro", reduction, ranks, mpi=False)
     whole = weights(tmp_path, "whole", reduction, ranks, mpi=False)
     assert distributed.keys() == micro.keys()
-    for name in micro:
+    for name in set(micro) - {"losses"}:
         assert np.array_equal(distributed[name], micro[name]), name
         # the whole batch in one forward adds in another order: float32 rounding apart
         np.testing.assert_allclose(distributed[name], whole[name], rtol=1e-5, atol=1e-6)
+
+
+@needs_mpi
+def test_the_trainer_on_two_ranks_equals_one_process(tmp_path: Path) -> None:
+    """Two epochs of shuffled batches of 13 (shards of 7 and 6), dropout, ignored labels and a
+    shard with no counted label: bit for bit the micro-batch accumulation, and float32
+    rounding apart from the Trainer of one process with the whole batch."""
+    distributed = weights(tmp_path, "trainer", "sum", 2, mpi=True)
+    micro = weights(tmp_path, "micro", "trainer-order", 2, mpi=False)
+    one = weights(tmp_path, "trainer", "sum", 1, mpi=False)
+    for name in set(micro) - {"losses"}:
+        assert np.array_equal(distributed[name], micro[name]), name
+        np.testing.assert_allclose(distributed[name], one[name], rtol=1e-5, atol=1e-6)
+    assert len(distributed["losses"]) == 2
+    np.testing.assert_allclose(distributed["losses"], one["losses"], rtol=1e-5)
 
 
 @needs_mpi
@@ -220,3 +236,21 @@ def test_an_exception_on_one_rank_ends_the_job_with_its_message(tmp_path: Path) 
     assert result.returncode != 0
     assert "[rank 1 of 2]" in result.stderr
     assert "RuntimeError: rank 1 fails on purpose" in result.stderr
+
+
+def test_inside_a_batch_shard_dropout_takes_its_rows_of_the_whole_batch_mask() -> None:
+    x = np.ones((10, 6), np.float32)
+    lw.manual_seed(5)
+    whole = lw.functional.dropout(lw.tensor(x), 0.5, training=True).data
+    after_whole = lw.rng.default_generator().bit_generator.state
+    lw.manual_seed(5)
+    with BatchShard(4, 7, 10):
+        part = lw.functional.dropout(lw.tensor(x[4:7]), 0.5, training=True).data
+    assert np.array_equal(part, whole[4:7])
+    assert lw.rng.default_generator().bit_generator.state == after_whole
+    assert BatchShard.active is None
+
+
+def test_a_batch_shard_outside_its_batch_is_refused() -> None:
+    with pytest.raises(ValueError, match="need 0 <= start <= stop <= total, got start=3, stop=2"):
+        BatchShard(3, 2, 10)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from layerwise.ops.base import Op
-from layerwise.rng import default_generator
+from layerwise.rng import default_generator, draw_per_sample
 
 
 class Dropout(Op):
@@ -32,12 +32,13 @@ class Dropout(Op):
 
     def draw_mask(self, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
         """keep / (1 - p) of `shape`, keep drawn from the generator (in float32 for float32
-        input, else float64)."""
+        input, else float64; for a shard of a batch, the shard's rows of the whole batch's
+        draw, see layerwise.rng.BatchShard)."""
         rng = self.rng if self.rng is not None else default_generator()
         if self.p == 1.0:
             return np.zeros(shape, dtype=dtype)
         draw_dtype = dtype if dtype.kind == "f" and dtype.itemsize >= 4 else np.dtype(np.float64)
-        keep = rng.random(shape, dtype=draw_dtype) >= self.p
+        keep = draw_per_sample(shape, lambda whole: rng.random(whole, dtype=draw_dtype)) >= self.p
         return keep * dtype.type(1.0 / (1.0 - self.p))
 
     def backward(self, grad_y: np.ndarray) -> tuple[np.ndarray]:

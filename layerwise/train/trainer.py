@@ -14,11 +14,12 @@ import numpy as np
 
 from layerwise import functional as F
 from layerwise.data import DataLoader
+from layerwise.distributed.optimizer import DistributedOptimizer, shard
 from layerwise.nn.loss import CrossEntropyLoss
 from layerwise.nn.module import Module
 from layerwise.ops.loss import check_class_labels
 from layerwise.optim.optimizer import Optimizer
-from layerwise.rng import default_generator
+from layerwise.rng import BatchShard, default_generator
 from layerwise.settings import no_grad
 from layerwise.tensor import Tensor
 from layerwise.train.callbacks import Callback
@@ -129,6 +130,9 @@ class Trainer:
         self.epoch = 0
         self.stop_training = False
         self.epoch_in_progress: EpochInProgress | None = None
+        # Data-parallel training: the world of ranks when the optimizer sums over one
+        self.comm = optimizer.comm if isinstance(optimizer, DistributedOptimizer) \
+            and optimizer.comm.size > 1 else None
 
     def log(self, message: str) -> None:
         if self.verbose:
@@ -222,7 +226,10 @@ class Trainer:
             progress.peak_lr = max(progress.peak_lr, *(group["lr"] for group in
                                                        self.optimizer.param_groups))
             try:
-                value, batch_correct = self._train_step(x, y)
+                if self.comm is None:
+                    value, batch_correct = self._train_step(x, y)
+                else:
+                    value, batch_correct = self._train_shard(x, y, interrupt)
             except FloatingPointError as error:  # a NaN loss, or an op under detect_anomaly
                 raise self._diverged(f"{error} at epoch {epoch}, step {step}") from error
             progress.add_step(value, len(y.data), batch_correct, time.perf_counter() - started)
@@ -253,6 +260,40 @@ class Trainer:
         loss.backward()
         self.optimizer.step()
         return value, int((logits.data.argmax(axis=-1) == y.data).sum())
+
+    def _train_shard(self, x: Tensor, y: Tensor, interrupt: PendingInterrupt) -> tuple[float, int]:
+        """This rank's part of a step on the global batch (x, y): forward and loss on its shard,
+        one small allreduce that agrees on the batch's loss, accuracy, a non-finite loss and
+        Ctrl-C, then backward and the DistributedOptimizer's step, weighted by the shard's
+        counted labels. Every rank runs the forward, even on an empty shard, so that dropout
+        draws the whole batch's masks on every rank (see layerwise.rng.BatchShard)."""
+        assert self.comm is not None
+        total = len(y.data)
+        part = shard(total, self.comm.rank, self.comm.size)
+        inputs, labels = x.data[part], y.data[part]
+        with BatchShard(part.start, part.stop, total):
+            logits = self.model(inputs)
+        ignore_index = getattr(self.loss_fn, "ignore_index", None)
+        weight = int((labels != ignore_index).sum()) if ignore_index is not None else len(labels)
+        loss = self.loss_fn(logits, labels) if weight else None
+        value = float(loss.data) if loss is not None else 0.0
+        correct = int((logits.data.argmax(axis=-1) == labels).sum())
+        agreed = self.comm.allreduce(np.array(
+            [value * weight, weight, correct, not math.isfinite(value), interrupt.received],
+            dtype=np.float64))
+        if agreed[3]:
+            raise FloatingPointError(f"the loss became non-finite on {int(agreed[3])} of "
+                                     f"{self.comm.size} ranks")
+        if not agreed[1]:  # one process would have divided by no counted label
+            raise FloatingPointError("the loss became nan (no counted label in the batch)")
+        if agreed[4]:  # Ctrl-C reached some rank: every rank stops after this step
+            interrupt.received = True
+        self.optimizer.zero_grad()
+        if loss is not None:
+            loss.backward()
+        assert isinstance(self.optimizer, DistributedOptimizer)
+        self.optimizer.step(weight)
+        return float(agreed[0] / agreed[1]) if agreed[1] else math.nan, int(agreed[2])
 
     def _validate(self, validation_data: tuple[np.ndarray, np.ndarray],
                   epoch: int) -> tuple[float, float]:
