@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from layerwise.checkpoint import CheckpointError
+from layerwise.distributed import DistributedError, launched_by_mpi, world
 from layerwise.settings import detect_anomaly
 from layerwise.train.config import (
     ACTIVATIONS,
@@ -99,6 +100,11 @@ def parser() -> argparse.ArgumentParser:
     train.add_argument("--out", metavar="DIR", help="run folder (default runs/DATASET-TIME)")
     train.add_argument("--resume", metavar="DIR", help="continue a stopped run")
     train.add_argument("--quiet", action="store_true", help="no progress output")
+    train.add_argument("--workers", type=int, metavar="N",
+                       help="train on N processes under mpiexec, each on its share of every "
+                            "batch (needs the distributed extra)")
+    train.add_argument("--hostfile", metavar="FILE",
+                       help="with --workers: the machines to run on, one name per line")
     train.add_argument("--detect-anomaly", action="store_true",
                        help="check every op's output and gradients for NaN/inf and name the "
                             "first op that makes one (slower)")
@@ -125,6 +131,15 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = parser().parse_args(argv)
+    arguments.argv = list(argv if argv is not None else sys.argv[1:])
+    arguments.is_program = argv is None
+    status = run_command(arguments)
+    if status not in (0, EXIT_INTERRUPTED) and launched_by_mpi() and world().size > 1:
+        world().abort(status)  # the other ranks would wait for this one forever
+    return status
+
+
+def run_command(arguments: argparse.Namespace) -> int:
     try:
         status = COMMANDS[arguments.command](arguments)
         sys.stdout.flush()  # here, where a closed pipe is handled, rather than at exit
@@ -153,7 +168,7 @@ def main(argv: Sequence[str] | None = None) -> int:
               f"for the traceback and report it)", file=sys.stderr)
         return 1
     finally:
-        if argv is None and threading.current_thread() is threading.main_thread():
+        if arguments.is_program and threading.current_thread() is threading.main_thread():
             # The command is the program and its work is done: a Ctrl-C while Python shuts
             # down (half a second with matplotlib and numba loaded) would otherwise print
             # "Exception ignored" tracebacks or end the process by SIGINT, not its status.
@@ -185,9 +200,32 @@ def resolve_config(arguments: argparse.Namespace) -> RunConfig:
     return RunConfig.from_dict(values, arguments.config or "flags").validate()
 
 
+def note(message: str) -> None:
+    """A line on stderr, from rank 0 only in a data-parallel run."""
+    if world().is_root:
+        print(message, file=sys.stderr)
+
+
 def command_train(arguments: argparse.Namespace) -> int:
     from layerwise.train.run import Run, read_run_config
 
+    if arguments.hostfile is not None and arguments.workers is None:
+        raise UsageError("--hostfile goes with --workers N (the number of processes to start)")
+    if arguments.workers is not None:
+        if arguments.workers < 1:
+            raise UsageError(f"--workers must be a positive number of processes, got "
+                             f"{arguments.workers}")
+        if launched_by_mpi():
+            if arguments.workers != world().size:
+                raise UsageError(f"--workers {arguments.workers}, but mpiexec started "
+                                 f"{world().size} processes; give one or the other")
+        elif arguments.workers > 1 or arguments.hostfile is not None:
+            from layerwise.distributed.launch import launch
+
+            try:
+                return launch(arguments.workers, arguments.argv, arguments.hostfile)
+            except DistributedError as error:
+                raise UsageError(str(error)) from None
     if arguments.resume:
         folder = Path(arguments.resume)
         changed = [name for name in RunConfig.__dataclass_fields__
@@ -209,8 +247,8 @@ def command_train(arguments: argparse.Namespace) -> int:
             raise UsageError(f"{folder} has model.safetensors but no checkpoint.safetensors, "
                              f"so it cannot be resumed (layerwise evaluate {folder} still works)")
         else:
-            print(f"{folder} has no finished epoch (it was stopped during its first); "
-                  f"starting it at epoch 1 of {config.epochs}", file=sys.stderr)
+            note(f"{folder} has no finished epoch (it was stopped during its first); "
+                 f"starting it at epoch 1 of {config.epochs}")
         progress = run.trainer.epoch_in_progress
         if progress is not None and progress.epoch > config.epochs:
             raise UsageError(f"{folder} was stopped in epoch {progress.epoch}; --epochs must be "
@@ -219,19 +257,18 @@ def command_train(arguments: argparse.Namespace) -> int:
             raise UsageError(f"{folder} already has {run.trainer.epoch} epochs; --epochs must "
                              f"be more to run on")
         if progress is not None:
-            print(f"resuming {folder} in epoch {progress.epoch} of {config.epochs}, after step "
-                  f"{progress.step} of {progress.batches}", file=sys.stderr)
+            note(f"resuming {folder} in epoch {progress.epoch} of {config.epochs}, after step "
+                 f"{progress.step} of {progress.batches}")
         elif run.trainer.epoch == config.epochs:
-            print(f"the run already has {run.trainer.epoch} epochs; pass --epochs N to go on",
-                  file=sys.stderr)
+            note(f"the run already has {run.trainer.epoch} epochs; pass --epochs N to go on")
         elif run.trainer.epoch > 0:
-            print(f"resuming {folder} at epoch {run.trainer.epoch + 1} of {config.epochs}",
-                  file=sys.stderr)
+            note(f"resuming {folder} at epoch {run.trainer.epoch + 1} of {config.epochs}")
     else:
         config = resolve_config(arguments)
         stamp = time.strftime("%Y%m%d-%H%M%S")
         default = Path("runs") / f"{config.dataset}-{stamp}"
-        folder = Path(arguments.out) if arguments.out else default
+        folder = Path(arguments.out) if arguments.out else Path(
+            world().broadcast_text(str(default)))  # the ranks' clocks may differ
         if (folder / "checkpoint.safetensors").exists():
             raise UsageError(f"{folder} already holds a run; continue it with --resume {folder} "
                              f"or choose another --out")
@@ -244,6 +281,8 @@ def command_train(arguments: argparse.Namespace) -> int:
         with np.errstate(all="ignore"), anomaly:
             result = run.train()
     except KeyboardInterrupt:
+        if not run.comm.is_root:  # rank 0 says what is saved
+            return EXIT_INTERRUPTED
         if run.finished:  # Ctrl-C came while the results were written, and waited for them
             print(f"\nlayerwise: interrupted, but the run had finished: {folder} is complete",
                   file=sys.stderr)
@@ -259,6 +298,8 @@ def command_train(arguments: argparse.Namespace) -> int:
               f"{folder}", file=sys.stderr)
         return EXIT_INTERRUPTED
     trained = run.trainer.epoch - first_epoch
+    if not run.comm.is_root:
+        return 0
     print(f"trained {trained} epoch{'s' * (trained != 1)} in {time.perf_counter() - started:.1f} s"
           f" (epoch {run.trainer.epoch} of {config.epochs})")
     print(f"test accuracy: {result.accuracy:.4f}")

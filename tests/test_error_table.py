@@ -22,6 +22,8 @@ import pickle
 import re
 import shutil
 import struct
+import sys
+import unittest.mock
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +48,7 @@ from layerwise.data import (
     spirals,
     write_idx,
 )
+from layerwise.distributed import Communicator, DistributedOptimizer, shard
 from layerwise.optim import lr_scheduler
 from layerwise.train import Trainer
 
@@ -687,8 +690,45 @@ PYTORCH_API: dict[str, Trigger] = {
     "collate-objects": lambda _: default_collate([object(), object()]),
 }
 
+
+
+class TwoRanks(Communicator):
+    """A world of two ranks where the other rank sends what this one sends."""
+
+    size = 2
+
+    def allreduce(self, array: np.ndarray) -> np.ndarray:
+        return array * 2
+
+
+def adam() -> optim.Adam:
+    return optim.Adam(params())
+
+
+def without_mpi4py(box: Sandbox) -> int:
+    with unittest.mock.patch.dict(sys.modules, {"mpi4py": None}):
+        return cli("train", *SPIRALS, "--workers", "2", "--out", box.folder / "run")
+
+
+DISTRIBUTED: dict[str, Trigger] = {
+    "distributed-not-an-optimizer": lambda _: DistributedOptimizer(
+        nn.Linear(2, 2).parameters()),  # type: ignore[arg-type]
+    "distributed-twice": lambda _: DistributedOptimizer(
+        DistributedOptimizer(adam())),  # type: ignore[arg-type]
+    "distributed-reduction": lambda _: DistributedOptimizer(adam(), reduction="mean"),
+    "distributed-weight": lambda _: DistributedOptimizer(adam(), TwoRanks()).step(weight=-1),
+    "distributed-no-weight": lambda _: DistributedOptimizer(adam(), TwoRanks()).step(weight=0),
+    "distributed-shard-rank": lambda _: shard(10, rank=2, size=2),
+    "cli-workers-zero": lambda _: cli("train", *SPIRALS, "--workers", "0"),
+    "cli-workers-no-mpi4py": without_mpi4py,
+    "cli-hostfile-missing": lambda box: cli("train", *SPIRALS, "--workers", "2", "--hostfile",
+                                            box.folder / "hosts"),
+    "cli-hostfile-alone": lambda box: cli("train", *SPIRALS, "--hostfile", box.folder / "hosts"),
+}
+
 TRIGGERS: dict[str, Trigger] = {**SHAPES, **SPATIAL, **LABELS, **DTYPES, **HYPERPARAMETERS,
-                                **AUTOGRAD, **DATA_FILES, **CHECKPOINTS, **CLI, **PYTORCH_API}
+                                **AUTOGRAD, **DATA_FILES, **CHECKPOINTS, **CLI, **PYTORCH_API,
+                                **DISTRIBUTED}
 
 # Rows whose message belongs to a file owned by someone else and is not there yet.
 PLANNED = {

@@ -54,6 +54,19 @@ class Communicator:
     def barrier(self) -> None:
         """Return once every rank has called it."""
 
+    def broadcast_text(self, text: str, root: int = 0) -> str:
+        """Root's `text` on every rank (a run folder's name, made from root's clock)."""
+        if self.size == 1:
+            return text
+        data = text.encode()
+        length = np.array([len(data)], dtype=np.int64)
+        self.broadcast(length, root)
+        buffer = np.zeros(int(length[0]), dtype=np.uint8)
+        if self.rank == root:
+            buffer[:] = np.frombuffer(data, dtype=np.uint8)
+        self.broadcast(buffer, root)
+        return buffer.tobytes().decode()
+
     def abort(self, code: int = 1) -> None:
         """End every rank's process with `code` (one process: exit)."""
         raise SystemExit(code)

@@ -26,6 +26,7 @@ from layerwise import nn, optim
 from layerwise.checkpoint import CheckpointError, load, load_metadata, save, write_atomically
 from layerwise.data import SYNTHETIC_DATASETS, fashion_mnist
 from layerwise.data.augment import Compose, RandomCrop, RandomHorizontalFlip, Transform
+from layerwise.distributed import DistributedOptimizer, broadcast_parameters, world
 from layerwise.models import IMAGE_SHAPE, build_model, input_shape, input_statistics
 from layerwise.nn.module import StateDictError
 from layerwise.optim.lr_scheduler import LRScheduler
@@ -115,11 +116,16 @@ def versions() -> dict[str, str]:
 
 
 class Run:
-    """One training run in a folder: build, train (saving every epoch), resume, evaluate."""
+    """One training run in a folder: build, train (saving every epoch), resume, evaluate.
+
+    Under an MPI launcher every rank builds the same Run; the Trainer steps a
+    DistributedOptimizer, and only rank 0 prints and writes the folder.
+    """
 
     def __init__(self, config: RunConfig, folder: Path, verbose: bool = True) -> None:
         self.config = config.validate()
         self.folder = folder
+        self.comm = world()
         self.splits = load_splits(config)
         train_x = self.splits.train_x
         mean, std = input_statistics(config, train_x)
@@ -133,10 +139,15 @@ class Run:
         callbacks: list[Callback] = [SaveEveryEpoch(self)]
         if self.scheduler is not None:
             callbacks.insert(0, LRSchedulerStep(self.scheduler, interval="batch"))
-        self.trainer = Trainer(self.model, self.optimizer,
+        stepped: optim.Optimizer = self.optimizer
+        if self.comm.size > 1:  # every rank starts from rank 0's weights and sums gradients
+            broadcast_parameters(self.model, self.comm)
+            stepped = DistributedOptimizer(self.optimizer, self.comm)
+        self.trainer = Trainer(self.model, stepped,
                                nn.CrossEntropyLoss(label_smoothing=config.label_smoothing),
                                callbacks, rng=np.random.default_rng([config.seed, 2]),
-                               verbose=verbose, transform=self.augmentation())
+                               verbose=verbose and self.comm.is_root,
+                               transform=self.augmentation())
         self.saved_epoch = 0  # the last finished epoch in checkpoint.safetensors
         self.saved_step = 0  # and the steps of the next one it holds (after Ctrl-C)
         self.finished = False  # metrics.json and the plots are written
@@ -159,9 +170,10 @@ class Run:
     # --- training ----------------------------------------------------------------------
     def train(self) -> Evaluation:
         """Train to config.epochs (from wherever the run stands), then test and plot."""
-        self.folder.mkdir(parents=True, exist_ok=True)
-        self.remove_partial_files()
-        self.write_config()
+        if self.comm.is_root:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            self.remove_partial_files()
+            self.write_config()
         splits = self.splits
         try:
             self.trainer.fit(splits.train_x, splits.train_y, epochs=self.config.epochs,
@@ -182,6 +194,9 @@ class Run:
 
     def _finish(self) -> Evaluation:
         result = self.trainer.evaluate(self.splits.test_x, self.splits.test_y)
+        if not self.comm.is_root:  # the other ranks of a data-parallel run write nothing
+            self.finished = True
+            return result
         metrics = {"test_loss": result.loss, "test_accuracy": result.accuracy,
                    "epochs": self.trainer.epoch, "history": self.trainer.history.records,
                    "confusion_matrix": result.confusion_matrix.tolist(),
@@ -216,7 +231,8 @@ class Run:
         model.safetensors, never behind it: resuming repeats no step the checkpoint has.
         """
         with interrupts_held():
-            self._write_state()
+            if self.comm.is_root:
+                self._write_state()
             progress = self.trainer.epoch_in_progress
             self.saved_epoch = self.trainer.epoch
             self.saved_step = progress.step if progress is not None else 0

@@ -133,6 +133,7 @@ class Trainer:
         # Data-parallel training: the world of ranks when the optimizer sums over one
         self.comm = optimizer.comm if isinstance(optimizer, DistributedOptimizer) \
             and optimizer.comm.size > 1 else None
+        self._interrupt_agreed = False
 
     def log(self, message: str) -> None:
         if self.verbose:
@@ -188,7 +189,7 @@ class Trainer:
                 for callback in self.callbacks:
                     callback.on_epoch_end(self, epoch, record)
                 self._progress.close(record)
-                interrupt.deliver()
+                self._deliver(interrupt, agree=True)
         for callback in self.callbacks:
             callback.on_train_end(self)
         return self.history
@@ -237,7 +238,7 @@ class Trainer:
                 callback.on_batch_end(self, step, {"loss": value})
             self._progress.update(step, progress.total_loss / progress.seen,
                                   progress.correct / progress.seen)
-            interrupt.deliver()
+            self._deliver(interrupt)
         broken = [name for name, parameter in self.model.named_parameters()
                   if not np.isfinite(parameter.data).all()]
         if broken:  # the last update overflowed; the next loss would show it, too late to save
@@ -286,14 +287,27 @@ class Trainer:
                                      f"{self.comm.size} ranks")
         if not agreed[1]:  # one process would have divided by no counted label
             raise FloatingPointError("the loss became nan (no counted label in the batch)")
-        if agreed[4]:  # Ctrl-C reached some rank: every rank stops after this step
-            interrupt.received = True
+        self._interrupt_agreed = bool(agreed[4])  # Ctrl-C reached a rank: all stop
         self.optimizer.zero_grad()
         if loss is not None:
             loss.backward()
         assert isinstance(self.optimizer, DistributedOptimizer)
         self.optimizer.step(weight)
         return float(agreed[0] / agreed[1]) if agreed[1] else math.nan, int(agreed[2])
+
+    def _deliver(self, interrupt: PendingInterrupt, agree: bool = False) -> None:
+        """Stop here if Ctrl-C came. With ranks, only on what they all agreed (in the step's
+        allreduce, or here with `agree`), so that no rank stops while the others go on into
+        a collective; a Ctrl-C that reached a rank after the agreement waits for the next."""
+        if self.comm is None:
+            interrupt.deliver()
+            return
+        if agree:
+            self._interrupt_agreed = bool(self.comm.allreduce(
+                np.array([interrupt.received], dtype=np.float64))[0])
+        if self._interrupt_agreed:
+            interrupt.received = True
+            interrupt.deliver()
 
     def _validate(self, validation_data: tuple[np.ndarray, np.ndarray],
                   epoch: int) -> tuple[float, float]:
