@@ -65,9 +65,8 @@ def write_report(folder: str | os.PathLike[str]) -> Path:
         raise NotADirectoryError(f"{folder} is a file; layerwise report takes a run folder (the "
                                  f"--out of layerwise train)")
     if not (folder / "config.json").is_file():
-        raise FileNotFoundError(f"{folder} is not a layerwise run folder: it has no config.json "
-                                f"(layerwise train writes it first); the report needs that and "
-                                f"model.safetensors, metrics.csv")
+        raise FileNotFoundError(f"{folder} is not a layerwise run folder: it has no config.json, "
+                                f"the first file layerwise train writes")
     config = read_run_config(folder)
     path = folder / REPORT_NAME
     write_atomically(path, render(RunFolder.read(folder, config)).encode("utf-8"))
@@ -155,11 +154,19 @@ def _read_history(folder: Path, metrics: dict[str, Any] | None) -> list[dict[str
     if path.is_file():
         with path.open(newline="") as file:
             rows = list(csv.DictReader(file))
-        return [{key: float(value) for key, value in row.items() if value not in ("", None)}
-                for row in rows]
+        return [{key: number for key, value in row.items() if (number := _float(value))
+                 is not None} for row in rows]
     if metrics is not None and isinstance(metrics.get("history"), list):
         return [dict(record) for record in metrics["history"]]
     return []
+
+
+def _float(text: str | None) -> float | None:
+    """The number in a CSV cell; None for an empty or foreign one (the page shows a gap)."""
+    try:
+        return float(text) if text else None
+    except ValueError:
+        return None
 
 
 def _state(config: RunConfig, metadata: dict[str, str] | None, epochs_done: int,
