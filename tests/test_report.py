@@ -214,7 +214,7 @@ def test_the_report_shows_the_config_metrics_and_curves(
         fashion_run: tuple[Path, list[str]]) -> None:
     folder, _ = fashion_run
     _, page = read_page(folder)
-    assert "finished: 1 of 1 epochs" in page.sections["state"]
+    assert "Finished: 1 of 1 epochs." in page.sections["state"]
     saved = json.loads((folder / "config.json").read_text())
     settings, versions = page.tables["config"][:2]
     assert settings[0] == ["setting", "value"]
@@ -368,7 +368,7 @@ def test_a_run_stopped_by_ctrl_c_gets_a_partial_report(ctrl_c_at: list[tuple[int
         f"report: {folder / 'report.html'} (of the partial run)"
     _, page = read_page(folder)
     batches = -(-(400 - 80) // 32)
-    assert (f"partial: stopped in epoch 2 of 3, after step 3 of {batches} "
+    assert (f"Partial: stopped in epoch 2 of 3, after step 3 of {batches} "
             f"({100 * 3 / batches:.0f} % of that epoch; 1 epoch finished)") in \
         page.sections["state"]
     assert [row[0] for row in page.tables["curves"][0][1:]] == ["1"]
@@ -389,7 +389,7 @@ def test_a_run_stopped_after_an_epoch_says_how_far_it_went(spiral_run: Path,
     (folder / "metrics.json").write_text(json.dumps({**metrics, "epochs": 2}))
     write_report(folder)
     _, page = read_page(folder)
-    assert "partial: stopped after epoch 3 of 6 (50 % of the run)" in page.sections["state"]
+    assert "Partial: stopped after epoch 3 of 6 (50 % of the run)" in page.sections["state"]
     assert "(metrics.json)" not in page.sections["state"]
     assert "drawn when the run last finished" in page.sections["mistakes"]
 
@@ -401,7 +401,7 @@ def test_a_run_without_weights_gets_a_report_that_says_so(spiral_run: Path,
     shutil.copy(spiral_run / "config.json", folder)
     write_report(folder)
     _, page = read_page(folder)
-    assert "partial: stopped during epoch 1 of 3, before any weights were saved" in \
+    assert "Partial: stopped during epoch 1 of 3, before any weights were saved" in \
         page.sections["state"]
     assert "No finished epoch" in page.sections["curves"]
     assert "no trained weights yet" in page.sections["confusion"]

@@ -75,7 +75,7 @@ def line_chart(title: str, epochs: Sequence[float], series: Mapping[str, Sequenc
     """An inline <svg> of one curve per series against the epochs, with axes, round ticks, a
     legend, and each point's value in its tooltip (<title>). Non-finite values (a diverged
     loss) are left out of the curve."""
-    left, right, top, bottom = 58, 12, 30, 44
+    left, right, top, bottom = 58, 12, 46, 44
     plot_w, plot_h = width - left - right, height - top - bottom
     finite = [v for values in series.values() for v in values if math.isfinite(v)]
     y_ticks = nice_ticks(min(finite), max(finite)) if finite else [0.0, 1.0]
@@ -90,9 +90,8 @@ def line_chart(title: str, epochs: Sequence[float], series: Mapping[str, Sequenc
     def y_at(y: float) -> float:
         return top + (1 - (y - y_low) / (y_high - y_low)) * plot_h
 
-    parts = [f'<svg class="chart" width="{width}" '
-             f'height="{height}" viewBox="0 0 {width} {height}" role="img" '
-             f'aria-label="{html.escape(title)}">',
+    parts = [f'<svg class="chart" width="{width}" height="{height}" '
+             f'viewBox="0 0 {width} {height}" role="img" aria-label="{html.escape(title)}">',
              f'<text x="{width / 2:.1f}" y="18" text-anchor="middle" class="chart-title">'
              f'{html.escape(title)}</text>']
     for tick in y_ticks:
@@ -120,10 +119,9 @@ def line_chart(title: str, epochs: Sequence[float], series: Mapping[str, Sequenc
             parts.append(f'<circle cx="{x_at(x):.1f}" cy="{y_at(y):.1f}" r="3" '
                          f'fill="{colour}"><title>{html.escape(name)}, epoch {x:g}: {y:.4f}'
                          f'</title></circle>')
-        legend_y = top + 14 + 16 * index
-        parts.append(f'<line x1="{left + plot_w - 96}" x2="{left + plot_w - 80}" '
-                     f'y1="{legend_y - 4}" y2="{legend_y - 4}" stroke="{colour}" '
-                     f'stroke-width="2"/><text x="{left + plot_w - 76}" y="{legend_y}">'
-                     f'{html.escape(name)}</text>')
+        legend_x = left + 90 * index  # in a row between the title and the plot
+        parts.append(f'<line x1="{legend_x}" x2="{legend_x + 16}" y1="{top - 12}" '
+                     f'y2="{top - 12}" stroke="{colour}" stroke-width="2"/>'
+                     f'<text x="{legend_x + 20}" y="{top - 8}">{html.escape(name)}</text>')
     parts.append("</svg>")
     return "".join(parts)

@@ -252,7 +252,7 @@ def _state_section(run: RunFolder) -> str:
     config = run.config
     model = (f"CNN, channels {config.channels}, dense {config.hidden}" if config.model == "cnn"
              else f"MLP, hidden {config.hidden}")
-    facts = [("state", run.state), ("dataset", config.dataset), ("model", model),
+    facts = [("dataset", config.dataset), ("model", model),
              ("epochs finished", f"{run.epochs_done} of {config.epochs}")]
     if run.test is not None:
         facts.append(("test accuracy", f"{run.test.accuracy:.4f} on {len(run.test.labels):,} "
