@@ -308,6 +308,24 @@ def test_the_health_findings_and_plots_are_shown(fashion_run: tuple[Path, list[s
         assert any(image["src"] == uri for image in page.images()), name
 
 
+def test_without_the_data_the_confusion_matrix_of_metrics_json_is_shown(
+        fashion_run: tuple[Path, list[str]], tmp_path: Path) -> None:
+    folder = tmp_path / "run"
+    shutil.copytree(fashion_run[0], folder)
+    saved = json.loads((folder / "config.json").read_text())
+    saved["config"]["data"] = str(tmp_path / "empty")
+    (folder / "config.json").write_text(json.dumps(saved))
+    write_report(folder)
+    _, page = read_page(folder)
+    metrics = json.loads((folder / "metrics.json").read_text())
+    assert "From metrics.json, as the test set could not be loaded (Fashion-MNIST test files" in \
+        page.sections["confusion"]
+    counts = [[int(cell) for cell in row[1:-1]] for row in page.tables["confusion"][0][1:]]
+    assert counts == metrics["confusion_matrix"]
+    assert "No gallery: the test set could not be loaded" in page.sections["mistakes"]
+    assert not [image for image in page.images() if image["alt"].startswith("test image")]
+
+
 def test_without_health_data_the_report_says_so(spiral_run: Path) -> None:
     _, page = read_page(spiral_run)
     assert NO_HEALTH in page.sections["health"]
