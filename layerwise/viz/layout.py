@@ -30,6 +30,7 @@ NODE_GAP = 18.0    # between neighbouring boxes of one layer
 DUMMY_SIZE = 6.0   # the room an edge passing through a layer takes
 ORDER_SWEEPS = 12  # barycenter sweeps (each is one pass down and one pass up)
 PLACE_SWEEPS = 8   # coordinate sweeps
+DUMMY_BUDGET = 4   # dummy nodes per real node at most (see step 2)
 SPINE_PULL = 8.0   # how much harder an edge between two ops pulls than one from an input
 
 
@@ -99,11 +100,25 @@ def layout(sizes: Sequence[tuple[float, float]], edges: Sequence[tuple[int, int]
     thickness = [w if across_right else h for w, h in sizes]
     length = [h if across_right else w for w, h in sizes]
 
-    # Step 2: chains of dummy nodes.
+    # Step 2: chains of dummy nodes, shortest edges first, up to a budget: a tensor read all
+    # along a deep graph (a weight shared by every step of a loop) would otherwise need a
+    # number of dummies that grows with the square of the depth. The edges over budget are
+    # drawn straight from source to target and take no part in steps 3 and 4.
     node_layer = list(layer)
     chains: list[list[int]] = []
-    for source, target in edges:
+    spans = [layer[target] - layer[source] - 1 for source, target in edges]
+    budget = DUMMY_BUDGET * max(count, 1)
+    direct: set[int] = set()
+    for index in sorted(range(len(edges)), key=lambda i: (spans[i], i)):
+        if spans[index] > budget:
+            direct.add(index)
+        else:
+            budget -= spans[index]
+    for index, (source, target) in enumerate(edges):
         chain = [source]
+        if index in direct:
+            chains.append([source, target])
+            continue
         for step in range(layer[source] + 1, layer[target]):
             node_layer.append(step)
             length.append(DUMMY_SIZE)
@@ -119,7 +134,9 @@ def layout(sizes: Sequence[tuple[float, float]], edges: Sequence[tuple[int, int]
     # weights and biases gather around the ops that read them.
     weight: dict[tuple[int, int], float] = {}
     has_input = {target for _, target in edges}
-    for chain in chains:
+    for index, chain in enumerate(chains):
+        if index in direct:
+            continue
         pull = SPINE_PULL if chain[0] in has_input else 1.0
         for a, b in pairwise(chain):
             down[a].append(b)
@@ -250,8 +267,9 @@ def _place(rows: list[list[int]], up: list[list[int]], down: list[list[int]],
             _toward(rows[index], up, length, along, weight)
         for index in range(len(rows) - 2, -1, -1):
             _toward(rows[index], down, length, along, weight)
+    both = [u + d for u, d in zip(up, down, strict=True)]
     for row in rows:  # a last pass with both sides balances nodes between two layers
-        _toward(row, [u + d for u, d in zip(up, down, strict=True)], length, along, weight)
+        _toward(row, both, length, along, weight)
     return along
 
 
