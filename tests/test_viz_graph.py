@@ -382,3 +382,16 @@ def test_bad_input_is_refused_in_the_users_terms(make: Callable[[], object],
                                                   error: type[Exception], message: str) -> None:
     with pytest.raises(error, match=message):
         make()
+
+
+def test_every_picture_is_shown_in_the_docs_and_every_shown_picture_exists() -> None:
+    docs = graph_pictures.IMAGES.parent
+    shown = set()
+    for page in docs.glob("*.md"):
+        shown |= set(re.findall(r"\]\(images/(graph_[\w.]+\.svg)\)", page.read_text("utf-8")))
+    assert shown == set(graph_pictures.PICTURES)
+    assert all((graph_pictures.IMAGES / name).stat().st_size < 300_000 for name in shown)
+
+
+def test_the_package_reaches_viz() -> None:
+    assert lw.viz.graph is graph and "viz" in lw.__all__
