@@ -17,7 +17,7 @@ import layerwise.functional as F
 from layerwise import nn
 from layerwise.viz import Graph, graph
 from layerwise.viz.graph import array_text, number_text
-from layerwise.viz.layout import NODE_GAP, layer_nodes, layout
+from layerwise.viz.layout import DUMMY_BUDGET, NODE_GAP, layer_nodes, layout
 from tests import graph_pictures
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -340,7 +340,10 @@ def test_an_input_read_all_along_a_deep_graph_is_drawn_quickly() -> None:
         y = y * 1.0 + x if step % 3 == 0 else y * 1.0
     picture = graph(y.sum())
     assert len(picture.nodes) == 802 and not picture.summarized
-    parsed(picture)
+    # x feeds 200 Adds at every depth: bending each of its edges through every layer on its
+    # way would take about 200 x 400 points; the budget keeps them to 4 per node.
+    segments = sum(path.get("d", "").count("C") for path in parsed(picture).iter(f"{SVG}path"))
+    assert segments <= DUMMY_BUDGET * len(picture.nodes) + len(picture.edges)
 
 
 # --- bad input -----------------------------------------------------------------------------------

@@ -3,9 +3,10 @@
 The four classic steps, each kept small:
 
 1. Layers. Longest path from the inputs: layer(v) = 1 + max over v's inputs of layer(input),
-   0 for a node without inputs. Then every node without inputs (a weight, a bias, a batch of
-   data) moves forward to just before the first node that reads it, so that the parameters of
-   a late layer sit next to that layer instead of among the first inputs.
+   0 for a node without inputs. Then, from the output back, every node moves forward to just
+   before the first node that reads it (layer(v) = min over v's readers of layer(reader) - 1):
+   the weights of a late layer sit next to that layer instead of among the first inputs, and
+   W^T taken at every step of a loop sits next to the step that reads it.
 2. Dummy nodes. An edge that spans k layers becomes a chain through k - 1 invisible points, so
    that every edge joins adjacent layers (and can bend around the boxes in between).
 3. Order within layers. Barycenter sweeps: alternately down and up the layers, each node is
@@ -48,7 +49,7 @@ class Layout:
 
 
 def layer_nodes(count: int, edges: Sequence[tuple[int, int]]) -> list[int]:
-    """Step 1: longest-path layers from the inputs, then inputs moved next to their readers.
+    """Step 1: longest-path layers from the inputs, then nodes moved next to their readers.
 
     Raises ValueError when the edges make a cycle (a computation never does)."""
     predecessors: list[list[int]] = [[] for _ in range(count)]
@@ -62,7 +63,7 @@ def layer_nodes(count: int, edges: Sequence[tuple[int, int]]) -> list[int]:
         if predecessors[node]:
             layer[node] = 1 + max(layer[p] for p in predecessors[node])
     for node in reversed(order):
-        if not predecessors[node] and successors[node]:
+        if successors[node]:
             layer[node] = min(layer[s] for s in successors[node]) - 1
     return layer
 
