@@ -724,6 +724,9 @@ GRAPH_VIEW: dict[str, Trigger] = {
     "graph-gradients-output": lambda _: lw.viz.graph(
         lw.ones(3, requires_grad=True) * lw.ones(3, requires_grad=True), gradients=True),
     "graph-save-suffix": lambda _: lw.viz.graph(small_loss()[1]).save("graph.png"),
+    "graph-save-folder": lambda _: lw.viz.graph(small_loss()[1]).save(
+        "no/such/folder/graph.svg"),
+    "graph-node-label": lambda _: lw.viz.graph(small_loss()[1]).node("fc9.weight"),
 }
 
 TRIGGERS: dict[str, Trigger] = {**SHAPES, **SPATIAL, **LABELS, **DTYPES, **HYPERPARAMETERS,

@@ -78,9 +78,17 @@ class Graph:
     """The graph of a computation: `nodes`, `edges`, and its picture (`svg()`, `save()`, shown
     inline by Jupyter).
 
-    When the graph had more nodes than `max_nodes`, `summarized` is True, `nodes` and `edges`
-    are empty, and `summary` says what it holds (ops per type, depth); the picture shows that
-    summary instead of the nodes.
+    Attributes:
+        nodes, edges: GraphNode and GraphEdge lists, every node after its inputs.
+        output: the id of the output's node (None when summarized).
+        gradients: what the red lines show: "computed" (d output / d node, by graph()),
+            "stored" (what `.grad` held) or "none".
+        node_count, edge_count, depth, op_counts: the size of the graph, its longest chain of
+            ops, and the number of ops of each class; known even when summarized.
+        summarized: True when the graph had more than `max_nodes` nodes: `nodes` and `edges`
+            are then empty and the picture shows `summary` instead of the nodes.
+        unused_names: names given in `params` or by `model` whose tensors are not in the graph
+            (a layer the output does not depend on).
     """
 
     nodes: list[GraphNode]
