@@ -48,6 +48,7 @@ from layerwise.data import (
 )
 from layerwise.optim import lr_scheduler
 from layerwise.train import Trainer
+from layerwise.train.inline import png_bytes
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "errors.md"
 LOGITS = np.zeros((4, 10))
@@ -729,9 +730,17 @@ GRAPH_VIEW: dict[str, Trigger] = {
     "graph-node-label": lambda _: lw.viz.graph(small_loss()[1]).node("fc9.weight"),
 }
 
+REPORT: dict[str, Trigger] = {
+    "report-png-pixels": lambda _: png_bytes(np.zeros((2, 2))),
+    "report-missing": lambda box: cli("report", box.folder / "none"),
+    "report-file": lambda box: cli("report", box.run() / "metrics.json"),
+    "report-not-a-run": lambda box: cli("report", box.folder),
+    "report-config": lambda box: cli("report", box.file("run/config.json", b"[1]").parent),
+}
+
 TRIGGERS: dict[str, Trigger] = {**SHAPES, **SPATIAL, **LABELS, **DTYPES, **HYPERPARAMETERS,
                                 **AUTOGRAD, **DATA_FILES, **CHECKPOINTS, **CLI, **PYTORCH_API,
-                                **GRAPH_VIEW}
+                                **GRAPH_VIEW, **REPORT}
 
 # Rows whose message belongs to a file owned by someone else and is not there yet.
 PLANNED = {
