@@ -5,8 +5,9 @@ The folder holds config.json (the resolved settings and library versions),
 model.safetensors (latest weights, with the config in its metadata, so the file alone can be
 evaluated), checkpoint.safetensors (what resuming needs: weights, optimizer and scheduler
 state, the random generators' states, the epoch and the history, in one atomic write),
-metrics.json, metrics.csv and the plots. The weights and the checkpoint are written after every
-epoch, and when Ctrl-C stops training between two steps, with the epoch in progress.
+metrics.json, metrics.csv, the plots and report.html (layerwise.train.report). The weights and
+the checkpoint are written after every epoch, and when Ctrl-C stops training between two steps,
+with the epoch in progress; the report at the end, and after Ctrl-C, saying the run is partial.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ MOMENTUM_OPTIMIZERS = ("adam", "adamw", "sgd")
 CROP_PADDING = 2  # pixels: --augment crop shifts images by up to this much
 RUN_FILES = ("config.json", "checkpoint.safetensors", "model.safetensors", "metrics.csv",
              "metrics.json", "loss_curve.png", "confusion_matrix.png", "decision_boundary.png",
-             "feature_maps.png")
+             "feature_maps.png", "report.html")
 
 
 @dataclass
@@ -151,6 +152,7 @@ class Run:
         self.saved_epoch = 0  # the last finished epoch in checkpoint.safetensors
         self.saved_step = 0  # and the steps of the next one it holds (after Ctrl-C)
         self.finished = False  # metrics.json and the plots are written
+        self.report: Path | None = None  # report.html, once written
 
     def augmentation(self) -> Transform | None:
         """The config's augmentation of training batches, drawing from augment_rng; flat
@@ -184,6 +186,7 @@ class Run:
             progress = self.trainer.epoch_in_progress
             if progress is not None and progress.step:  # stopped between two steps of an epoch
                 self.save()
+            self.write_partial_report()
             raise
         return self.finish()
 
@@ -204,10 +207,25 @@ class Run:
         write_atomically(self.folder / "metrics.json",
                          (json.dumps(metrics, indent=2) + "\n").encode())
         from layerwise.train.plots import save_plots
+        from layerwise.train.report import write_report
 
         save_plots(self, result)
+        self.report = write_report(self.folder)
         self.finished = True
         return result
+
+    def write_partial_report(self) -> None:
+        """After Ctrl-C: report.html of the run as saved, which says it is partial. A failure
+        is logged, not raised, so that it cannot hide the interrupt; a second Ctrl-C stops it
+        (the file is written atomically: the previous report stays whole)."""
+        from layerwise.train.report import write_report
+
+        if not self.comm.is_root:
+            return
+        try:
+            self.report = write_report(self.folder)
+        except (OSError, ValueError) as error:
+            self.trainer.log(f"report.html not written: {error}")
 
     def write_config(self) -> None:
         content = {"config": self.config.to_dict(), "versions": versions(),
