@@ -308,8 +308,8 @@ def command_diagnose(arguments: argparse.Namespace) -> int:
     if changed or arguments.config:
         names = [f"--{name.replace('_', '-')}" for name in changed] + ["--config"] * bool(
             arguments.config)
-        raise UsageError(f"{', '.join(names)} only go with --overfit-batch; the findings of "
-                         f"{arguments.run} come from its health.json")
+        raise UsageError(f"{', '.join(names)} can only be given with --overfit-batch; the "
+                         f"findings of {arguments.run} come from its health.json")
     from layerwise.check.health import findings, key_figures, read_report
 
     folder = Path(arguments.run)
