@@ -12,7 +12,8 @@ for Training Neural Networks" look at, recorded while a Trainer runs and turned 
   |tanh| > 0.99, or a sigmoid outside [0.01, 0.99]: there the local gradient is below 0.02
   (tanh: 1 - 0.99^2) or 0.0099 (sigmoid: 0.99 * 0.01) of its value at 0, so almost no gradient
   passes;
-- quantiles of the output (1, 10, 50, 90 and 99 %), drawn in activations.png;
+- quantiles of the output (1, 10, 50, 90 and 99 %, of at most 4096 evenly spaced values),
+  drawn in activations.png;
 
 and per parameter: the gradient norm ||dL/dW||, the weight norm ||W|| before the step and the
 update ratio ||W_after - W_before|| / ||W_before|| of the step. At step 1 it keeps the loss, to
@@ -49,6 +50,7 @@ if TYPE_CHECKING:
 VERSION = 1
 DEFAULT_EVERY = 50  # steps between samples; the overhead at 50 is measured in docs/benchmarks.md
 QUANTILES = (0.01, 0.1, 0.5, 0.9, 0.99)
+QUANTILE_VALUES = 4096
 
 # --- thresholds of the findings -------------------------------------------------------------
 # cs231n: "the ratio of the updates to the values [...] should be somewhere around 1e-3. If it
@@ -126,7 +128,13 @@ def layer_label(name: str, kind: str) -> str:
 
 
 def _norm(array: np.ndarray) -> float:
-    return float(np.sqrt(np.sum(np.square(array, dtype=np.float64))))
+    """||a||, by one BLAS dot product in the array's dtype (float64 if that overflows)."""
+    flat = array.ravel()
+    norm = float(np.sqrt(np.dot(flat, flat)))
+    if not math.isfinite(norm):
+        flat = flat.astype(np.float64)
+        norm = float(np.sqrt(np.dot(flat, flat)))
+    return norm
 
 
 def _unit_axes(array: np.ndarray) -> tuple[int, ...]:
@@ -141,8 +149,9 @@ def layer_statistics(kind: str, output: np.ndarray) -> dict[str, Any]:
         "kind": kind, "mean": float(values.mean(dtype=np.float64)),
         "std": float(values.std(dtype=np.float64)), "dead_fraction": None,
         "saturated_fraction": None}
-    if values.size:
-        record["quantiles"] = [float(q) for q in np.quantile(values, QUANTILES)]
+    if values.size:  # of at most QUANTILE_VALUES evenly spaced values: a picture needs no more
+        spaced = values.ravel()[::max(1, values.size // QUANTILE_VALUES)]
+        record["quantiles"] = [float(q) for q in np.quantile(spaced, QUANTILES)]
     if values.ndim < 2 or not values.size:
         return record
     axes = _unit_axes(values)
