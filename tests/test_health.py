@@ -289,3 +289,13 @@ def test_overfit_batch_in_python(fashion: tuple[np.ndarray, np.ndarray]) -> None
     result = overfit_batch(frozen, optim.SGD(frozen.parameters(), lr=0.0), images, labels, loss,
                            10, 0.1, steps=20)
     assert not result.passed and result.losses[0] == result.losses[-1]
+
+
+def test_a_diverged_run_keeps_its_health_records(tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    run = tmp_path / "run"
+    assert main(["train", *SPIRALS, "--epochs", "1", "--lr", "1e30", "--schedule", "constant",
+                 "--out", str(run)]) == 2
+    assert "may be too high" in capsys.readouterr().err
+    assert main(["diagnose", str(run)]) == 0
+    assert "the learning rate is likely too high" in capsys.readouterr().out

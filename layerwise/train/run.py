@@ -186,6 +186,10 @@ class Run:
             if progress is not None and progress.step:  # stopped between two steps of an epoch
                 self.save()
             raise
+        except FloatingPointError:  # diverged: the health records say what led there
+            if self.health is not None:
+                self.health.write(self.folder / "health.json")
+            raise
         return self.finish()
 
     def finish(self) -> Evaluation:
