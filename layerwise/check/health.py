@@ -351,9 +351,9 @@ def read_report(path: Path) -> dict[str, Any]:
 
 
 def _weights(samples: list[dict[str, Any]]) -> list[str]:
-    """The parameters that are weights (not biases): those whose update ratio makes sense.
-    A bias starts at 0, so its ratio is infinite at first; names ending in "bias" are left out,
-    as are normalization scales named "weight" of BatchNorm (kept: they are weights too)."""
+    """The parameters that are not biases, in order: those whose update ratio makes sense (a
+    bias starts at 0, so its ratio is infinite at first). A BatchNorm scale, named "weight" and
+    starting at 1, counts as a weight."""
     names: list[str] = []
     for sample in samples:
         names += [name for name in sample["parameters"] if name not in names

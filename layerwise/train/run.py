@@ -120,12 +120,12 @@ def versions() -> dict[str, str]:
 class Run:
     """One training run in a folder: build, train (saving every epoch), resume, evaluate.
 
-    With `health` (the default) a TrainingHealth callback samples the run and health.json is
-    written with every save.
+    With `health` (which `layerwise train` turns on unless --no-health) a TrainingHealth
+    callback samples the run and health.json is written with every save.
     """
 
     def __init__(self, config: RunConfig, folder: Path, verbose: bool = True,
-                 health: bool = True) -> None:
+                 health: bool = False) -> None:
         self.config = config.validate()
         self.folder = folder
         self.splits = load_splits(config)
