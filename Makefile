@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 FASHION_MNIST := /usr/share/datasets/fashion-mnist
 
-.PHONY: demo test lint bench data venv clean
+.PHONY: demo test lint bench data browser venv clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,20 @@ data: $(VENV)/.installed-cli
 	  $(BIN)/layerwise download fashion-mnist; \
 	fi
 
+# Headless Chromium for the report's browser test (tests/test_report.py): Debian's chromium
+# package where apt works and we are root; elsewhere that test is skipped and says why.
+browser:
+	@if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+	  [ -n "$$LAYERWISE_CHROMIUM" ]; then \
+	  echo "chromium: present"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	  { DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium || \
+	    { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium; }; }; then \
+	  echo "chromium: installed from Debian's chromium package"; \
+	else \
+	  echo "chromium: not installed (needs root and apt-get); the browser test of the report is skipped"; \
+	fi
+
 demo: data
 	$(BIN)/layerwise train
 
@@ -44,7 +58,7 @@ lint: venv
 	$(BIN)/ruff check layerwise tests benchmarks
 	$(BIN)/mypy
 
-test: lint data
+test: lint data browser
 	$(BIN)/python -m pytest -q
 
 # Speed and memory against PyTorch and scikit-learn; writes docs/benchmarks.md (minutes, not

@@ -1,4 +1,5 @@
-"""The `layerwise` command: train, evaluate, predict, diagnose, gradcheck, download.
+"""The `layerwise` command: train, evaluate, predict, diagnose, report, gradcheck,
+download.
 
 User errors print one line (`layerwise: error: ...`) and exit with status 2; `--debug`
 shows the traceback instead.
@@ -99,6 +100,10 @@ def parser() -> argparse.ArgumentParser:
     predict.add_argument("target", metavar="RUN_DIR_OR_CHECKPOINT")
     predict.add_argument("files", nargs="+", metavar="FILE", help="PNG, .npy or IDX files")
     predict.add_argument("--top", type=int, default=3, help="classes shown per image")
+
+    report = commands.add_parser("report", help="write a run folder's report.html again",
+                                 parents=[debug])
+    report.add_argument("run", metavar="RUN", help="the folder of a layerwise train run")
 
     commands.add_parser("gradcheck", help="gradcheck every op and a small network in float64",
                         parents=[debug])
@@ -265,6 +270,7 @@ def command_train(arguments: argparse.Namespace) -> int:
         if run.finished:  # Ctrl-C came while the results were written, and waited for them
             print(f"\nlayerwise: interrupted, but the run had finished: {folder} is complete",
                   file=sys.stderr)
+            print(f"report: {run.report}")  # stdout: stderr keeps its one line
             return EXIT_INTERRUPTED
         if run.saved_step:
             saved = (f"epoch {run.saved_epoch + 1} is saved after step {run.saved_step} of "
@@ -275,6 +281,8 @@ def command_train(arguments: argparse.Namespace) -> int:
             saved = "no step had finished"
         print(f"\nlayerwise: interrupted; {saved}. Continue with: layerwise train --resume "
               f"{folder}", file=sys.stderr)
+        if run.report is not None:
+            print(f"report: {run.report} (of the partial run)")
         return EXIT_INTERRUPTED
     trained = run.trainer.epoch - first_epoch
     print(f"trained {trained} epoch{'s' * (trained != 1)} in {time.perf_counter() - started:.1f} s"
@@ -283,6 +291,7 @@ def command_train(arguments: argparse.Namespace) -> int:
     print(f"run folder: {folder}")
     if run.health is not None:
         print(health_line(run.health.report(), folder))
+    print(f"report: {run.report}")
     return 0
 
 
@@ -290,7 +299,7 @@ def command_train(arguments: argparse.Namespace) -> int:
 
 
 def health_line(report: dict[str, Any], folder: Path) -> str:
-    """The last line of train: the number of health findings and where to read them."""
+    """The line of train about health: the number of findings and where to read them."""
     count = len(report["findings"])
     if not count:
         return "health: no findings"
@@ -483,6 +492,16 @@ def as_samples(values: np.ndarray, shape: tuple[int, ...], name: str) -> np.ndar
                      f"values per sample")
 
 
+# --- report -----------------------------------------------------------------------------------
+
+
+def command_report(arguments: argparse.Namespace) -> int:
+    from layerwise.train.report import write_report
+
+    print(f"report: {write_report(Path(arguments.run))}")
+    return 0
+
+
 # --- gradcheck and download -------------------------------------------------------------------
 
 
@@ -509,8 +528,8 @@ def command_download(arguments: argparse.Namespace) -> int:
 
 
 COMMANDS = {"train": command_train, "evaluate": command_evaluate, "predict": command_predict,
-            "diagnose": command_diagnose, "gradcheck": command_gradcheck,
-            "download": command_download}
+            "diagnose": command_diagnose, "report": command_report,
+            "gradcheck": command_gradcheck, "download": command_download}
 
 
 if __name__ == "__main__":

@@ -49,6 +49,7 @@ from layerwise.data import (
 )
 from layerwise.optim import lr_scheduler
 from layerwise.train import Trainer
+from layerwise.train.inline import png_bytes
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "errors.md"
 LOGITS = np.zeros((4, 10))
@@ -690,6 +691,54 @@ PYTORCH_API: dict[str, Trigger] = {
 
 
 
+def small_loss() -> tuple[nn.Module, lw.Tensor]:
+    model = nn.Linear(3, 2)
+    return model, model(lw.ones(4, 3)).sum()
+
+
+def graph_without_grad() -> object:
+    x = lw.ones(3, requires_grad=True)
+    with lw.no_grad():
+        y = x * 2
+    return lw.viz.graph(y)
+
+
+def graph_after_backward() -> object:
+    _, loss = small_loss()
+    loss.backward()
+    return lw.viz.graph(loss)
+
+
+def graph_with_unnamed_parameters() -> object:
+    model, loss = small_loss()
+    return lw.viz.graph(loss, model.parameters())  # type: ignore[arg-type]
+
+
+GRAPH_VIEW: dict[str, Trigger] = {
+    "graph-not-tensor": lambda _: lw.viz.graph([1.0, 2.0]),  # type: ignore[arg-type]
+    "graph-leaf": lambda _: lw.viz.graph(lw.ones(3, requires_grad=True)),
+    "graph-no-grad": lambda _: graph_without_grad(),
+    "graph-freed": lambda _: graph_after_backward(),
+    "graph-params": lambda _: graph_with_unnamed_parameters(),
+    "graph-model": lambda _: lw.viz.graph(small_loss()[1], model="mlp"),
+    "graph-max-nodes": lambda _: lw.viz.graph(small_loss()[1], max_nodes=0),
+    "graph-direction": lambda _: lw.viz.graph(small_loss()[1], direction="left"),
+    "graph-gradients-output": lambda _: lw.viz.graph(
+        lw.ones(3, requires_grad=True) * lw.ones(3, requires_grad=True), gradients=True),
+    "graph-save-suffix": lambda _: lw.viz.graph(small_loss()[1]).save("graph.png"),
+    "graph-save-folder": lambda _: lw.viz.graph(small_loss()[1]).save(
+        "no/such/folder/graph.svg"),
+    "graph-node-label": lambda _: lw.viz.graph(small_loss()[1]).node("fc9.weight"),
+}
+
+REPORT: dict[str, Trigger] = {
+    "report-png-pixels": lambda _: png_bytes(np.zeros((2, 2))),
+    "report-missing": lambda box: cli("report", box.folder / "none"),
+    "report-file": lambda box: cli("report", box.run() / "metrics.json"),
+    "report-not-a-run": lambda box: cli("report", box.folder),
+    "report-config": lambda box: cli("report", box.file("run/config.json", b"[1]").parent),
+}
+
 def diagnose_spoiled(box: Sandbox, health: bytes) -> int:
     """`layerwise diagnose` on a copy of the run whose health.json holds `health`."""
     folder = box.run_copy()
@@ -717,7 +766,7 @@ HEALTH: dict[str, Trigger] = {
 
 TRIGGERS: dict[str, Trigger] = {**SHAPES, **SPATIAL, **LABELS, **DTYPES, **HYPERPARAMETERS,
                                 **AUTOGRAD, **DATA_FILES, **CHECKPOINTS, **CLI, **PYTORCH_API,
-                                **HEALTH}
+                                **GRAPH_VIEW, **REPORT, **HEALTH}
 
 # Rows whose message belongs to a file owned by someone else and is not there yet.
 PLANNED = {

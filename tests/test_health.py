@@ -247,7 +247,7 @@ def test_diagnose_prints_findings_and_refuses_non_runs(
     run = tmp_path / "run"
     assert main(["train", *SPIRALS, "--epochs", "1", "--out", str(run)]) == 0
     out = capsys.readouterr().out
-    assert out.splitlines()[-1] == "health: no findings"
+    assert out.splitlines()[-2:] == ["health: no findings", f"report: {run / 'report.html'}"]
     assert main(["diagnose", str(run)]) == 0
     out = capsys.readouterr().out
     assert out.startswith(f"no findings in {run} (")

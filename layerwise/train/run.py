@@ -5,10 +5,11 @@ The folder holds config.json (the resolved settings and library versions),
 model.safetensors (latest weights, with the config in its metadata, so the file alone can be
 evaluated), checkpoint.safetensors (what resuming needs: weights, optimizer and scheduler
 state, the random generators' states, the epoch and the history, in one atomic write),
-metrics.json, metrics.csv, the plots and, unless health is off, health.json (the
-training-health records and findings of layerwise.check.health). The weights and the checkpoint
-are written after every epoch, and when Ctrl-C stops training between two steps, with the
-epoch in progress.
+metrics.json, metrics.csv, the plots, report.html (layerwise.train.report) and, when health
+is on, health.json (the training-health records and findings of layerwise.check.health). The
+weights, the checkpoint and health.json are written after every epoch, and when Ctrl-C stops
+training between two steps, with the epoch in progress; the report at the end, and after Ctrl-C,
+saying the run is partial.
 """
 
 from __future__ import annotations
@@ -42,7 +43,8 @@ MOMENTUM_OPTIMIZERS = ("adam", "adamw", "sgd")
 CROP_PADDING = 2  # pixels: --augment crop shifts images by up to this much
 RUN_FILES = ("config.json", "checkpoint.safetensors", "model.safetensors", "metrics.csv",
              "metrics.json", "loss_curve.png", "confusion_matrix.png", "decision_boundary.png",
-             "feature_maps.png", "health.json", "gradient_flow.png", "activations.png")
+             "feature_maps.png", "report.html", "health.json", "gradient_flow.png",
+             "activations.png")
 
 
 @dataclass
@@ -153,6 +155,7 @@ class Run:
         self.saved_epoch = 0  # the last finished epoch in checkpoint.safetensors
         self.saved_step = 0  # and the steps of the next one it holds (after Ctrl-C)
         self.finished = False  # metrics.json and the plots are written
+        self.report: Path | None = None  # report.html, once written
 
     def augmentation(self) -> Transform | None:
         """The config's augmentation of training batches, drawing from augment_rng; flat
@@ -185,6 +188,7 @@ class Run:
             progress = self.trainer.epoch_in_progress
             if progress is not None and progress.step:  # stopped between two steps of an epoch
                 self.save()
+            self.write_partial_report()
             raise
         except FloatingPointError:  # diverged: the health records say what led there
             if self.health is not None:
@@ -206,10 +210,23 @@ class Run:
         write_atomically(self.folder / "metrics.json",
                          (json.dumps(metrics, indent=2) + "\n").encode())
         from layerwise.train.plots import save_plots
+        from layerwise.train.report import write_report
 
         save_plots(self, result)
+        self.report = write_report(self.folder)
         self.finished = True
         return result
+
+    def write_partial_report(self) -> None:
+        """After Ctrl-C: report.html of the run as saved, which says it is partial. A failure
+        is logged, not raised, so that it cannot hide the interrupt; a second Ctrl-C stops it
+        (the file is written atomically: the previous report stays whole)."""
+        from layerwise.train.report import write_report
+
+        try:
+            self.report = write_report(self.folder)
+        except (OSError, ValueError) as error:
+            self.trainer.log(f"report.html not written: {error}")
 
     def write_config(self) -> None:
         content = {"config": self.config.to_dict(), "versions": versions(),
