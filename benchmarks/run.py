@@ -2,7 +2,7 @@
 side by side in one process, alternating frameworks, median of several rounds after a
 warm-up. Prints a table and writes it to docs/benchmarks.md.
 
-    .venv/bin/python benchmarks/run.py [--rounds 5] [--quick] [--no-write]
+    .venv/bin/python benchmarks/run.py [--rounds 5] [--quick] [--no-write] [--health-only]
 
 Needs the bench extra: pip install -e '.[bench]'. A benchmark, not a test: run it on an
 otherwise idle machine.
@@ -38,6 +38,7 @@ import torch  # noqa: E402
 import layerwise as lw  # noqa: E402
 import layerwise.functional as F  # noqa: E402
 from layerwise import nn, optim  # noqa: E402
+from layerwise.check.health import TrainingHealth  # noqa: E402
 from layerwise.data import DataLoader, fashion_mnist  # noqa: E402
 from layerwise.train import Trainer  # noqa: E402
 
@@ -187,6 +188,22 @@ def reference_epoch(x: np.ndarray, y: np.ndarray, batch: int, rounds: int,
 
         candidates["scikit-learn"] = sklearn_epoch
     return alternate(candidates, rounds)
+
+
+def health_overhead(x: np.ndarray, y: np.ndarray, batch: int, rounds: int) -> dict[str, float]:
+    """Median seconds of a reference Trainer epoch without and with TrainingHealth (its default
+    sampling, every 50 steps), alternating, each on its own model of the same init."""
+    trainers = {}
+    for name, callbacks in (("without", []), ("with health", [TrainingHealth(10)])):
+        model = layerwise_mlp(REFERENCE)
+        trainers[name] = Trainer(model, optim.Adam(model.parameters(), lr=1e-3),
+                                 callbacks=callbacks, rng=np.random.default_rng(0),
+                                 verbose=False)
+
+    def epoch(trainer: Trainer) -> Callable[[], object]:
+        return lambda: trainer.fit(x, y, epochs=trainer.epoch + 1, batch_size=batch)
+
+    return alternate({name: epoch(trainer) for name, trainer in trainers.items()}, rounds)
 
 
 def numpy_baselines(x: np.ndarray, y: np.ndarray,
@@ -484,6 +501,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--quick", action="store_true", help="batch 128 only, 3 rounds")
     parser.add_argument("--no-write", action="store_true", help="do not write docs/benchmarks.md")
+    parser.add_argument("--health-only", action="store_true",
+                        help="only the training-health overhead row, printed, not written")
     parser.add_argument("--keep-openblas-env", action="store_true")
     parser.add_argument("--memory-child", choices=MEMORY_CHILDREN,
                         help=argparse.SUPPRESS)
@@ -508,6 +527,15 @@ def main() -> None:
                      target))
         print(f"{name}: {rows[-1][1]} = {rows[-1][2]} (target {target})", flush=True)
 
+    def add_health_row() -> None:
+        timed = health_overhead(x, y, 128, rounds)
+        add("reference MLP epoch, batch 128: Trainer with training health (sampled every 50 "
+            "steps) / without", timed["with health"], timed["without"], "s", "<= 1.05x")
+
+    if arguments.health_only:
+        add_health_row()
+        return
+
     for batch in ((128,) if arguments.quick else (128, 32, 512)):
         timed = reference_epoch(x, y, batch, rounds, with_baselines=batch == 128)
         if batch == 128:
@@ -530,6 +558,8 @@ def main() -> None:
                 timed["scikit-learn"], "s", "<= 0.55x")
         add(f"reference MLP epoch, batch {batch}: Trainer / plain loop",
             timed["layerwise Trainer"], timed["layerwise"], "s", "small overhead")
+        if batch == 128:
+            add_health_row()
     wide = wide_step(rounds)
     achieved, limit = wide["flops"] / wide["step"] / 1e9, wide["flops"] / wide["gemm"] / 1e9
     rows.append(("wide MLP 784-2048-2048-10, batch 512: achieved / GEMM-bound GFLOP/s",

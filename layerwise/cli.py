@@ -1,4 +1,5 @@
-"""The `layerwise` command: train, evaluate, predict, report, gradcheck, download.
+"""The `layerwise` command: train, evaluate, predict, diagnose, report, gradcheck,
+download.
 
 User errors print one line (`layerwise: error: ...`) and exit with status 2; `--debug`
 shows the traceback instead.
@@ -69,6 +70,58 @@ def parser() -> argparse.ArgumentParser:
 
     train = commands.add_parser("train", help="train a network and write a run folder",
                                   parents=[debug])
+    add_config_options(train)
+    train.add_argument("--out", metavar="DIR", help="run folder (default runs/DATASET-TIME)")
+    train.add_argument("--resume", metavar="DIR", help="continue a stopped run")
+    train.add_argument("--quiet", action="store_true", help="no progress output")
+    train.add_argument("--detect-anomaly", action="store_true",
+                       help="check every op's output and gradients for NaN/inf and name the "
+                            "first op that makes one (slower)")
+    train.add_argument("--no-health", action="store_true",
+                       help="do not record training health (health.json, gradient_flow.png, "
+                            "activations.png)")
+    train.add_argument("--workers", type=int, metavar="N",
+                       help="train on N processes under mpiexec, each on its share of every "
+                            "batch (needs the distributed extra)")
+    train.add_argument("--hostfile", metavar="FILE",
+                       help="with --workers: the machines to run on, one name per line")
+
+    diagnose = commands.add_parser(
+        "diagnose", parents=[debug],
+        help="print the training-health findings of a run, or check that a model can overfit "
+             "one batch")
+    diagnose.add_argument("run", metavar="RUN", nargs="?", help="a run folder")
+    diagnose.add_argument("--overfit-batch", action="store_true",
+                          help="train a new model of the run's (or the flags') settings on one "
+                               "batch and check that its loss gets near its minimum")
+    add_config_options(diagnose)
+
+    evaluate = commands.add_parser("evaluate", help="test accuracy of a run or checkpoint",
+                                     parents=[debug])
+    evaluate.add_argument("target", metavar="RUN_DIR_OR_CHECKPOINT")
+    evaluate.add_argument("--data", metavar="DIR")
+
+    predict = commands.add_parser("predict", help="classify images with a trained run",
+                                    parents=[debug])
+    predict.add_argument("target", metavar="RUN_DIR_OR_CHECKPOINT")
+    predict.add_argument("files", nargs="+", metavar="FILE", help="PNG, .npy or IDX files")
+    predict.add_argument("--top", type=int, default=3, help="classes shown per image")
+
+    report = commands.add_parser("report", help="write a run folder's report.html again",
+                                 parents=[debug])
+    report.add_argument("run", metavar="RUN", help="the folder of a layerwise train run")
+
+    commands.add_parser("gradcheck", help="gradcheck every op and a small network in float64",
+                        parents=[debug])
+
+    download = commands.add_parser("download", help="fetch a dataset", parents=[debug])
+    download.add_argument("dataset", choices=["fashion-mnist"])
+    download.add_argument("--data", metavar="DIR")
+    return main
+
+
+def add_config_options(train: argparse.ArgumentParser) -> None:
+    """The flags of a run's settings (RunConfig), shared by train and diagnose."""
     train.add_argument("--dataset", choices=DATASETS)
     train.add_argument("--data", metavar="DIR", help="folder with the Fashion-MNIST files")
     train.add_argument("--model", choices=MODELS,
@@ -97,40 +150,6 @@ def parser() -> argparse.ArgumentParser:
     train.add_argument("--samples", type=int, help="training points of a 2-D dataset")
     train.add_argument("--seed", type=int)
     train.add_argument("--config", metavar="FILE.toml", help="settings file (flags win)")
-    train.add_argument("--out", metavar="DIR", help="run folder (default runs/DATASET-TIME)")
-    train.add_argument("--resume", metavar="DIR", help="continue a stopped run")
-    train.add_argument("--quiet", action="store_true", help="no progress output")
-    train.add_argument("--workers", type=int, metavar="N",
-                       help="train on N processes under mpiexec, each on its share of every "
-                            "batch (needs the distributed extra)")
-    train.add_argument("--hostfile", metavar="FILE",
-                       help="with --workers: the machines to run on, one name per line")
-    train.add_argument("--detect-anomaly", action="store_true",
-                       help="check every op's output and gradients for NaN/inf and name the "
-                            "first op that makes one (slower)")
-
-    evaluate = commands.add_parser("evaluate", help="test accuracy of a run or checkpoint",
-                                     parents=[debug])
-    evaluate.add_argument("target", metavar="RUN_DIR_OR_CHECKPOINT")
-    evaluate.add_argument("--data", metavar="DIR")
-
-    predict = commands.add_parser("predict", help="classify images with a trained run",
-                                    parents=[debug])
-    predict.add_argument("target", metavar="RUN_DIR_OR_CHECKPOINT")
-    predict.add_argument("files", nargs="+", metavar="FILE", help="PNG, .npy or IDX files")
-    predict.add_argument("--top", type=int, default=3, help="classes shown per image")
-
-    report = commands.add_parser("report", help="write a run folder's report.html again",
-                                 parents=[debug])
-    report.add_argument("run", metavar="RUN", help="the folder of a layerwise train run")
-
-    commands.add_parser("gradcheck", help="gradcheck every op and a small network in float64",
-                        parents=[debug])
-
-    download = commands.add_parser("download", help="fetch a dataset", parents=[debug])
-    download.add_argument("dataset", choices=["fashion-mnist"])
-    download.add_argument("--data", metavar="DIR")
-    return main
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -244,7 +263,7 @@ def command_train(arguments: argparse.Namespace) -> int:
             config.epochs = arguments.epochs
         if arguments.data is not None:
             config.data = arguments.data
-        run = Run(config, folder, verbose=not arguments.quiet)
+        run = Run(config, folder, verbose=not arguments.quiet, health=not arguments.no_health)
         if (folder / "checkpoint.safetensors").exists():
             run.restore()
         elif (folder / "model.safetensors").exists():
@@ -276,7 +295,7 @@ def command_train(arguments: argparse.Namespace) -> int:
         if (folder / "checkpoint.safetensors").exists():
             raise UsageError(f"{folder} already holds a run; continue it with --resume {folder} "
                              f"or choose another --out")
-        run = Run(config, folder, verbose=not arguments.quiet)
+        run = Run(config, folder, verbose=not arguments.quiet, health=not arguments.no_health)
     started, first_epoch = time.perf_counter(), run.trainer.epoch
     anomaly = detect_anomaly() if arguments.detect_anomaly else contextlib.nullcontext()
     try:
@@ -311,8 +330,97 @@ def command_train(arguments: argparse.Namespace) -> int:
           f" (epoch {run.trainer.epoch} of {config.epochs})")
     print(f"test accuracy: {result.accuracy:.4f}")
     print(f"run folder: {folder}")
+    if run.health is not None:
+        print(health_line(run.health.report(), folder))
     print(f"report: {run.report}")
     return 0
+
+
+# --- diagnose ------------------------------------------------------------------------------------
+
+
+def health_line(report: dict[str, Any], folder: Path) -> str:
+    """The line of train about health: the number of findings and where to read them."""
+    count = len(report["findings"])
+    if not count:
+        return "health: no findings"
+    return f"health: {count} finding{'s' * (count != 1)}; layerwise diagnose {folder}"
+
+
+def command_diagnose(arguments: argparse.Namespace) -> int:
+    if arguments.overfit_batch:
+        return diagnose_overfit(arguments)
+    if arguments.run is None:
+        raise UsageError("diagnose needs a run folder (layerwise diagnose RUN) or "
+                         "--overfit-batch")
+    changed = [name for name in RunConfig.__dataclass_fields__
+               if getattr(arguments, name, None) is not None]
+    if changed or arguments.config:
+        names = [f"--{name.replace('_', '-')}" for name in changed] + ["--config"] * bool(
+            arguments.config)
+        raise UsageError(f"{', '.join(names)} can only be given with --overfit-batch; the "
+                         f"findings of {arguments.run} come from its health.json")
+    from layerwise.check.health import findings, key_figures, read_report
+
+    folder = Path(arguments.run)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"no such run folder: {folder}")
+    if not (folder / "config.json").is_file():
+        raise FileNotFoundError(f"{folder} is not a layerwise run folder (no config.json)")
+    path = folder / "health.json"
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{folder} has no health.json: it was trained before layerwise recorded training "
+            f"health, or with --no-health; train it on (layerwise train --resume {folder} "
+            f"--epochs N) to record from there, or train a new run")
+    report = read_report(path)
+    found = findings(report)
+    samples = report["samples"]
+    span = (f"{len(samples)} samples, every {report['every']} steps, steps {samples[0]['step']}"
+            f"-{samples[-1]['step']}" if samples else "no samples")
+    if not found:
+        print(f"no findings in {folder} ({span}):")
+        for line in key_figures(report):
+            print(f"  {line}")
+        return 0
+    print(f"{len(found)} finding{'s' * (len(found) != 1)} in {folder} ({span}):")
+    for finding in sorted(found, key=lambda finding: finding.severity != "warning"):
+        print(f"- {finding.severity}: {finding.message}")
+    return 0
+
+
+def diagnose_overfit(arguments: argparse.Namespace) -> int:
+    """Karpathy's first test on a new model of the run's settings (or the flags')."""
+    import dataclasses
+
+    from layerwise import nn
+    from layerwise.check.overfit import OVERFIT_BATCH, overfit_batch
+    from layerwise.models import build_model, input_statistics
+    from layerwise.train.run import build_optimizer, load_splits, read_run_config
+
+    if arguments.run is not None:
+        config = read_run_config(Path(arguments.run))
+        if arguments.data is not None:
+            config.data = arguments.data
+    else:
+        config = resolve_config(arguments)
+    # Regularization fights the fit: no dropout, no weight decay, a constant rate.
+    config = dataclasses.replace(config.validate(), dropout=0.0, weight_decay=0.0)
+    splits = load_splits(config)
+    inputs, labels = splits.train_x[:OVERFIT_BATCH], splits.train_y[:OVERFIT_BATCH]
+    mean, std = input_statistics(config, splits.train_x)
+    classes = len(splits.classes)
+    model, _ = build_model(config, splits.train_x.shape[1:], classes, mean, std)
+    optimizer = build_optimizer(config, model)
+    with np.errstate(all="ignore"):
+        result = overfit_batch(model, optimizer, inputs, labels,
+                               nn.CrossEntropyLoss(label_smoothing=config.label_smoothing),
+                               classes, config.label_smoothing)
+    print(f"overfit one batch: {config.model} on {config.dataset}, {config.optimizer} lr "
+          f"{config.lr:g}, label smoothing {config.label_smoothing:g} (so the loss's floor is "
+          f"{result.floor:.4f}); dropout and weight decay off")
+    print(result.describe())
+    return 0 if result.passed else 1
 
 
 # --- evaluate and predict ----------------------------------------------------------------------
@@ -461,7 +569,8 @@ def command_download(arguments: argparse.Namespace) -> int:
 
 
 COMMANDS = {"train": command_train, "evaluate": command_evaluate, "predict": command_predict,
-            "report": command_report, "gradcheck": command_gradcheck, "download": command_download}
+            "diagnose": command_diagnose, "report": command_report,
+            "gradcheck": command_gradcheck, "download": command_download}
 
 
 if __name__ == "__main__":

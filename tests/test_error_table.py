@@ -35,6 +35,7 @@ import pytest
 import layerwise as lw
 import layerwise.functional as F
 from layerwise import nn, optim
+from layerwise.check.health import TrainingHealth
 from layerwise.cli import main
 from layerwise.data import (
     DataLoader,
@@ -776,9 +777,34 @@ REPORT: dict[str, Trigger] = {
     "report-config": lambda box: cli("report", box.file("run/config.json", b"[1]").parent),
 }
 
+def diagnose_spoiled(box: Sandbox, health: bytes) -> int:
+    """`layerwise diagnose` on a copy of the run whose health.json holds `health`."""
+    folder = box.run_copy()
+    (folder / "health.json").write_bytes(health)
+    return cli("diagnose", folder)
+
+
+def diagnose_without_health(box: Sandbox) -> int:
+    folder = box.run_copy()
+    (folder / "health.json").unlink()
+    return cli("diagnose", folder)
+
+
+HEALTH: dict[str, Trigger] = {
+    "health-every": lambda _: TrainingHealth(10, every=0),
+    "health-classes": lambda _: TrainingHealth(1),
+    "diagnose-nothing": lambda _: cli("diagnose"),
+    "diagnose-missing": lambda box: cli("diagnose", box.folder / "nowhere"),
+    "diagnose-not-a-run": lambda box: cli("diagnose", box.folder),
+    "diagnose-no-health": diagnose_without_health,
+    "diagnose-health-json": lambda box: diagnose_spoiled(box, b"{not json"),
+    "diagnose-health-keys": lambda box: diagnose_spoiled(box, b"{}"),
+    "diagnose-flags": lambda box: cli("diagnose", box.run(), "--lr", "0.1"),
+}
+
 TRIGGERS: dict[str, Trigger] = {**SHAPES, **SPATIAL, **LABELS, **DTYPES, **HYPERPARAMETERS,
                                 **AUTOGRAD, **DATA_FILES, **CHECKPOINTS, **CLI, **PYTORCH_API,
-                                **GRAPH_VIEW, **REPORT, **DISTRIBUTED}
+                                **GRAPH_VIEW, **REPORT, **HEALTH, **DISTRIBUTED}
 
 # Rows whose message belongs to a file owned by someone else and is not there yet.
 PLANNED = {

@@ -31,6 +31,10 @@ class Callback:
     def on_epoch_begin(self, trainer: Trainer, epoch: int) -> None:
         """Before epoch `epoch` (counted from 1)."""
 
+    def on_batch_begin(self, trainer: Trainer, step: int) -> None:
+        """Before the forward pass of step `step` of the epoch (counted from 1): the weights
+        are those the step starts from."""
+
     def on_batch_end(self, trainer: Trainer, step: int, logs: dict[str, float]) -> None:
         """After each optimizer step; logs hold the batch's loss."""
 

@@ -1,6 +1,7 @@
 """The pictures of a run: loss and accuracy curves, the confusion matrix, for 2-D data the
-decision boundary, and for a CNN its first layer's filters with the feature maps they make of a
-test image. Drawn with matplotlib's file-only Agg backend."""
+decision boundary, for a CNN its first layer's filters with the feature maps they make of a
+test image, and with training health on, the gradient flow and activation distributions. Drawn
+with matplotlib's file-only Agg backend."""
 
 from __future__ import annotations
 
@@ -33,6 +34,8 @@ def save_plots(run: Run, result: Evaluation) -> list[str]:
         written.append(_decision_boundary(run, plt))
     if any(isinstance(layer, nn.Conv2d) for layer in run.model):
         written.append(_feature_maps(run, plt))
+    if run.health is not None and run.health.samples:
+        written += [_gradient_flow(run, plt), _activations(run, plt)]
     return written
 
 
@@ -153,3 +156,70 @@ def _feature_maps(run: Run, plt: object) -> str:
         axis.axis("off")
     figure.tight_layout()
     return _save(figure, run, "feature_maps.png", plt)
+
+
+def _gradient_flow(run: Run, plt: object) -> str:
+    """The gradient norm of every weight over the steps, on a log scale: the lines of the first
+    layers far under the last ones is vanishing gradients (cs231n's gradient-flow picture)."""
+    assert run.health is not None
+    samples = run.health.samples
+    steps = [sample["step"] for sample in samples]
+    names = list(dict.fromkeys(name for sample in samples for name in sample["parameters"]))
+    figure, (grad_axes, ratio_axes) = plt.subplots(1, 2, figsize=(12, 4.5))  # type: ignore[attr-defined]
+    colours = plt.get_cmap("viridis")  # type: ignore[attr-defined]
+    weights = [name for name in names if not name.rsplit(".", 1)[-1].startswith("bias")]
+    for index, name in enumerate(weights):
+        colour = colours(index / max(len(weights) - 1, 1))
+        grads = [sample["parameters"].get(name, {}).get("grad_norm", np.nan) for sample in samples]
+        ratios = [sample["parameters"].get(name, {}).get("update_ratio") for sample in samples]
+        grad_axes.plot(steps, np.maximum(grads, 1e-30), marker=".", color=colour, label=name)
+        ratio_axes.plot(steps, [np.nan if r is None else max(r, 1e-30) for r in ratios],
+                        marker=".", color=colour, label=name)
+    ratio_axes.axhline(1e-3, color="gray", linestyle="--", linewidth=1, label="1e-3 (cs231n)")
+    grad_axes.set(xlabel="step", ylabel="||dL/dW||", yscale="log",
+                  title="Gradient norm per layer (first layers dark)")
+    ratio_axes.set(xlabel="step", ylabel="||dW|| / ||W||", yscale="log",
+                   title="Update-to-weight ratio per layer")
+    for axes in (grad_axes, ratio_axes):
+        axes.grid(alpha=0.3)
+        axes.legend(fontsize=7)
+    figure.tight_layout()
+    return _save(figure, run, "gradient_flow.png", plt)
+
+
+def _activations(run: Run, plt: object) -> str:
+    """Per layer, the distribution of its output over the steps: the median, the 10-90 % band
+    and the 1-99 % band; titles give dead or saturated fractions at the last sample."""
+    assert run.health is not None
+    samples = run.health.samples
+    steps = np.array([sample["step"] for sample in samples])
+    names = list(dict.fromkeys(name for sample in samples for name in sample["layers"]))
+    columns = min(4, max(len(names), 1))
+    rows = -(-len(names) // columns)
+    figure, axes_grid = plt.subplots(rows, columns, figsize=(3.2 * columns, 2.6 * rows),  # type: ignore[attr-defined]
+                                     squeeze=False)
+    for axes, name in zip(axes_grid.ravel(), names, strict=False):
+        quantiles = np.array([sample["layers"].get(name, {}).get("quantiles", [np.nan] * 5)
+                              for sample in samples], dtype=float)
+        axes.fill_between(steps, quantiles[:, 0], quantiles[:, 4], alpha=0.2, color="C0",
+                          label="1-99 %")
+        axes.fill_between(steps, quantiles[:, 1], quantiles[:, 3], alpha=0.4, color="C0",
+                          label="10-90 %")
+        axes.plot(steps, quantiles[:, 2], color="C0", label="median")
+        last = samples[-1]["layers"].get(name, {})
+        title = f"{name} ({last.get('kind', '?')})"
+        if last.get("dead_fraction") is not None:
+            title += f": {last['dead_fraction']:.0%} dead"
+        if last.get("saturated_fraction") is not None:
+            title += f": {last['saturated_fraction']:.0%} saturated"
+        axes.set_title(title, fontsize=9)
+        axes.set_xlabel("step", fontsize=8)
+        axes.tick_params(labelsize=7)
+        axes.grid(alpha=0.3)
+    for axes in axes_grid.ravel()[len(names):]:
+        axes.axis("off")
+    if names:
+        axes_grid.ravel()[0].legend(fontsize=7)
+    figure.suptitle("Activations per layer over the steps")
+    figure.tight_layout()
+    return _save(figure, run, "activations.png", plt)

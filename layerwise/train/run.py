@@ -5,9 +5,11 @@ The folder holds config.json (the resolved settings and library versions),
 model.safetensors (latest weights, with the config in its metadata, so the file alone can be
 evaluated), checkpoint.safetensors (what resuming needs: weights, optimizer and scheduler
 state, the random generators' states, the epoch and the history, in one atomic write),
-metrics.json, metrics.csv, the plots and report.html (layerwise.train.report). The weights and
-the checkpoint are written after every epoch, and when Ctrl-C stops training between two steps,
-with the epoch in progress; the report at the end, and after Ctrl-C, saying the run is partial.
+metrics.json, metrics.csv, the plots, report.html (layerwise.train.report) and, when health
+is on, health.json (the training-health records and findings of layerwise.check.health). The
+weights, the checkpoint and health.json are written after every epoch, and when Ctrl-C stops
+training between two steps, with the epoch in progress; the report at the end, and after Ctrl-C,
+saying the run is partial.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import numpy as np
 
 import layerwise
 from layerwise import nn, optim
+from layerwise.check.health import DEFAULT_EVERY, TrainingHealth, read_report
 from layerwise.checkpoint import CheckpointError, load, load_metadata, save, write_atomically
 from layerwise.data import SYNTHETIC_DATASETS, fashion_mnist
 from layerwise.data.augment import Compose, RandomCrop, RandomHorizontalFlip, Transform
@@ -41,7 +44,8 @@ MOMENTUM_OPTIMIZERS = ("adam", "adamw", "sgd")
 CROP_PADDING = 2  # pixels: --augment crop shifts images by up to this much
 RUN_FILES = ("config.json", "checkpoint.safetensors", "model.safetensors", "metrics.csv",
              "metrics.json", "loss_curve.png", "confusion_matrix.png", "decision_boundary.png",
-             "feature_maps.png", "report.html")
+             "feature_maps.png", "report.html", "health.json", "gradient_flow.png",
+             "activations.png")
 
 
 @dataclass
@@ -121,9 +125,13 @@ class Run:
 
     Under an MPI launcher every rank builds the same Run; the Trainer steps a
     DistributedOptimizer, and only rank 0 prints and writes the folder.
+
+    With `health` (which `layerwise train` turns on unless --no-health) a TrainingHealth
+    callback samples the run and health.json is written with every save.
     """
 
-    def __init__(self, config: RunConfig, folder: Path, verbose: bool = True) -> None:
+    def __init__(self, config: RunConfig, folder: Path, verbose: bool = True,
+                 health: bool = False) -> None:
         self.config = config.validate()
         self.folder = folder
         self.comm = world()
@@ -137,7 +145,12 @@ class Run:
         self.optimizer = build_optimizer(config, self.model)
         self.steps_per_epoch = -(-len(train_x) // config.batch_size)
         self.scheduler = build_scheduler(config, self.optimizer, self.steps_per_epoch)
+        # At least two samples an epoch, so that short runs on 2-D points get some.
+        every = min(DEFAULT_EVERY, max(1, self.steps_per_epoch // 2))
+        self.health = TrainingHealth(len(self.splits.classes), every) if health else None
         callbacks: list[Callback] = [SaveEveryEpoch(self)]
+        if self.health is not None:
+            callbacks.insert(0, self.health)
         if self.scheduler is not None:
             callbacks.insert(0, LRSchedulerStep(self.scheduler, interval="batch"))
         stepped: optim.Optimizer = self.optimizer
@@ -187,6 +200,10 @@ class Run:
             if progress is not None and progress.step:  # stopped between two steps of an epoch
                 self.save()
             self.write_partial_report()
+            raise
+        except FloatingPointError:  # diverged: the health records say what led there
+            if self.health is not None and self.comm.is_root:
+                self.health.write(self.folder / "health.json")
             raise
         return self.finish()
 
@@ -289,6 +306,8 @@ class Run:
                 {"epoch": progress.epoch, "step": progress.step, "batches": progress.batches})
         save(weights, self.folder / "model.safetensors", metadata=model_metadata)
         write_history_csv(self.trainer.history.records, self.folder / "metrics.csv")
+        if self.health is not None:
+            self.health.write(self.folder / "health.json")
 
     def restore(self) -> None:
         """Load checkpoint.safetensors: the run continues exactly where it was saved.
@@ -309,6 +328,20 @@ class Run:
         except (KeyError, TypeError, ValueError) as error:  # chained: --debug shows where
             raise CheckpointError(f"{path}: not a resume checkpoint of this run "
                                   f"({_what_is_wrong(error)})") from error
+        self._restore_health()
+
+    def _restore_health(self) -> None:
+        """Continue health.json with the samples of the steps the restored weights have seen;
+        one that cannot be read is started afresh, with a note (the training is not at risk)."""
+        path = self.folder / "health.json"
+        if self.health is None or not path.is_file():
+            return
+        try:
+            report = read_report(path)
+        except ValueError as error:
+            self.trainer.log(f"{error}; the health records start afresh")
+            return
+        self.health.restore(report, self.saved_epoch * self.steps_per_epoch + self.saved_step)
 
     def _restore(self, tensors: dict[str, np.ndarray], metadata: dict[str, str]) -> None:
         state = json.loads(metadata["state"])

@@ -226,6 +226,8 @@ class Trainer:
                 x = Tensor(self.transform(x.data))
             progress.peak_lr = max(progress.peak_lr, *(group["lr"] for group in
                                                        self.optimizer.param_groups))
+            for callback in self.callbacks:
+                callback.on_batch_begin(self, step)
             try:
                 if self.comm is None:
                     value, batch_correct = self._train_step(x, y)
