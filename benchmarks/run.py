@@ -32,6 +32,7 @@ if any(name in os.environ for name in OPENBLAS_VARIABLES) and "--keep-openblas-e
     os.execve(sys.executable, [sys.executable, *sys.argv], environment)
 
 import cnn_benchmark as cnn  # noqa: E402  (beside this file)
+import distributed_benchmark as distributed  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
@@ -576,6 +577,14 @@ def main() -> None:
     add("the same from a cold start (start-up counted: numba's LLVM for layerwise) / PyTorch",
         memory["layerwise-cold"] / 2**20, memory["pytorch-cold"] / 2**20, "MiB", "-")
     cnn_per_step, profile = cnn_rows(x.reshape(-1, 1, 28, 28), y, rounds, add)
+    if distributed.MPIEXEC.exists():
+        ranks = distributed.measure(rounds, distributed.STEPS)
+        one, two = ranks["1"], ranks["2"]
+        add("reference MLP training (Trainer, batch 128): steps per second, 2 ranks under "
+            "mpiexec (1 BLAS thread each) / 1 process (2 BLAS threads)",
+            two["steps_per_second"], one["steps_per_second"], "steps/s", "-")
+        add("the same, 2 ranks: summing the gradients (pack, allreduce, unpack) / the step",
+            two["reduce_ms"], 1e3 / two["steps_per_second"], "ms", "-")
 
     header = [
         "# Benchmarks",

@@ -139,7 +139,9 @@ def start_long_run(folder: Path) -> subprocess.Popen[str]:
         text=True, env=environment(), start_new_session=True)
     deadline = time.monotonic() + 60
     while not (folder / "checkpoint.safetensors").exists():
-        assert time.monotonic() < deadline and process.poll() is None, "no checkpoint came"
+        if time.monotonic() > deadline or process.poll() is not None:
+            stop_group(process)
+            raise AssertionError(f"no checkpoint came: {process.communicate()[1]}")
         time.sleep(0.05)
     time.sleep(0.3)
     return process
@@ -161,17 +163,25 @@ def assert_resumable(folder: Path) -> None:
     assert f"(epoch {saved + 1} of {saved + 1})" in resumed.stdout
 
 
+def stop_group(process: subprocess.Popen[str]) -> None:
+    """Kill what is left of the job (its own process group), so that a failed test leaves no
+    rank running."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=30)
+
+
 def test_a_rank_killed_with_9_ends_the_job_and_leaves_the_folder_loadable(
         tmp_path: Path) -> None:
     folder = tmp_path / "run"
     process = start_long_run(folder)
-    ranks = [pid for pid in rank_pids(folder) if pid != process.pid]
-    assert ranks, "no rank found"
-    os.kill(ranks[-1], signal.SIGKILL)
     try:
+        ranks = [pid for pid in rank_pids(folder) if pid != process.pid]
+        assert ranks, "no rank found"
+        os.kill(ranks[-1], signal.SIGKILL)
         process.wait(timeout=60)
     finally:
-        os.killpg(process.pid, signal.SIGKILL) if process.poll() is None else None
+        stop_group(process)
     assert process.returncode != 0
     assert_resumable(folder)
 
@@ -179,8 +189,11 @@ def test_a_rank_killed_with_9_ends_the_job_and_leaves_the_folder_loadable(
 def test_ctrl_c_stops_every_rank_and_rank_0_saves(tmp_path: Path) -> None:
     folder = tmp_path / "run"
     process = start_long_run(folder)
-    os.killpg(process.pid, signal.SIGINT)  # what the terminal does
-    _, stderr = process.communicate(timeout=60)
+    try:
+        os.killpg(process.pid, signal.SIGINT)  # what the terminal does
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        stop_group(process)
     assert process.returncode == 130
     assert stderr.count("Continue with: layerwise train --resume") == 1
     assert_resumable(folder)
