@@ -344,7 +344,10 @@ def health_line(report: dict[str, Any], folder: Path) -> str:
     count = len(report["findings"])
     if not count:
         return "health: no findings"
-    return f"health: {count} finding{'s' * (count != 1)}; layerwise diagnose {folder}"
+    warnings = sum(finding["severity"] == "warning" for finding in report["findings"])
+    kinds = f"{warnings} warning{'s' * (warnings != 1)}" if warnings else "no warnings"
+    return (f"health: {count} finding{'s' * (count != 1)} ({kinds}); layerwise diagnose "
+            f"{folder}")
 
 
 def command_diagnose(arguments: argparse.Namespace) -> int:

@@ -142,6 +142,20 @@ def test_a_large_negative_bias_kills_relus(fashion: tuple[np.ndarray, np.ndarray
     dead = {f["layer"]: f["message"] for f in report["findings"]}
     assert dead["2"].startswith("2 (ReLU): 100% of the units output 0")
     assert report["samples"][0]["layers"]["2"]["dead_fraction"] == 1.0
+    assert {f["layer"]: f["severity"] for f in report["findings"]}["2"] == "warning"
+
+
+def test_a_third_of_a_layer_dead_is_a_note_not_a_warning(
+        fashion: tuple[np.ndarray, np.ndarray]) -> None:
+    model = mlp(fashion)
+    first = model[1]
+    assert isinstance(first, nn.Linear) and first.bias is not None
+    first.bias.data[:len(first.bias.data) // 3] = -10.0  # a third of the units, the rest alive
+    report = health_of(model, fashion)
+    assert kinds(report) == {"dead_relu"}
+    (finding,) = report["findings"]
+    assert finding["severity"] == "info" and finding["layer"] == "2"
+    assert 0.25 <= report["samples"][-1]["layers"]["2"]["dead_fraction"] < 0.5
 
 
 @pytest.mark.parametrize("activation", [nn.Sigmoid, nn.Tanh])

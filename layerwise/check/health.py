@@ -66,8 +66,11 @@ USUAL_UPDATE_RATIO = 1e-3
 HIGH_UPDATE_RATIO = 0.3
 LOW_UPDATE_RATIO = 1e-4
 # A ReLU unit that is 0 for a whole batch gets no gradient from it; a few are normal, a quarter
-# of a layer is capacity lost (cs231n: "as much as 40% of your network can be dead").
+# of a layer is capacity lost (cs231n: "as much as 40% of your network can be dead"). Up to
+# half a layer is a note (info): the CLI's CNN trains to its accuracy with the dense layer
+# after its convolutions 40% dead; from half a layer on, a warning.
 DEAD_FRACTION = 0.25
+DEAD_WARNING_FRACTION = 0.5
 SATURATED_FRACTION = 0.25  # of a sigmoid/tanh layer's units saturated for most of the batch
 SATURATED_VALUE = 0.99  # |tanh| above this, sigmoid outside [1 - this, this]
 MOST_OF_THE_BATCH = 0.5  # a unit counts as dead only if 0 for all; saturated for more than half
@@ -490,7 +493,7 @@ def _activation_findings(samples: list[dict[str, Any]]) -> list[Finding]:
                          if (sample["layers"].get(name, {}).get("dead_fraction") or 0)
                          >= DEAD_FRACTION)
             found.append(Finding(
-                "dead_relu", "warning",
+                "dead_relu", "warning" if dead >= DEAD_WARNING_FRACTION else "info",
                 f"{label}: {dead:.0%} of the units output 0 for every sample of the batch at "
                 f"step {last['step']} (since step {first}): dead ReLUs get no gradient"
                 f"{', and none reaches the layers before' if dead == 1 else ''}; check "
