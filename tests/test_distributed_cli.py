@@ -26,7 +26,9 @@ from layerwise.cli import main
 
 MPIEXEC = Path(sys.executable).with_name("mpiexec")
 TIMEOUT = 180
-SPIRALS = ["--dataset", "spirals", "--samples", "200", "--batch-size", "32"]
+# 160 training points (40 held out) in batches of 25: shards of 13 and 12, and a last partial
+# batch of 10
+SPIRALS = ["--dataset", "spirals", "--samples", "200", "--batch-size", "25"]
 pytestmark = pytest.mark.skipif(
     not MPIEXEC.exists(), reason=f"no mpiexec beside {sys.executable}: install the "
     "'distributed' extra (pip install 'layerwise[distributed]')")
@@ -122,6 +124,14 @@ def test_workers_that_disagree_with_mpiexec_end_the_job(tmp_path: Path) -> None:
                        mpi=2)
     assert result.returncode != 0
     assert "--workers 3, but mpiexec started 2 processes" in result.stderr
+
+
+def test_a_diverging_run_stops_every_rank_at_the_same_step(tmp_path: Path) -> None:
+    result = layerwise("train", *SPIRALS, "--lr", "1e30", "--schedule", "constant",
+                       "--epochs", "1", "--workers", "2", "--out", str(tmp_path / "run"))
+    assert result.returncode != 0
+    assert "layerwise: error:" in result.stderr
+    assert "may be too high: try a smaller one" in result.stderr
 
 
 def test_an_error_on_the_ranks_ends_the_job_with_its_message(tmp_path: Path) -> None:
