@@ -295,7 +295,7 @@ class Trainer:
             loss.backward()
         assert isinstance(self.optimizer, DistributedOptimizer)
         self.optimizer.step(weight)
-        return float(agreed[0] / agreed[1]) if agreed[1] else math.nan, int(agreed[2])
+        return float(agreed[0] / agreed[1]), int(agreed[2])
 
     def _deliver(self, interrupt: PendingInterrupt, agree: bool = False) -> None:
         """Stop here if Ctrl-C came. With ranks, only on what they all agreed (in the step's
