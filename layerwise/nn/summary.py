@@ -14,8 +14,15 @@ if TYPE_CHECKING:
     from layerwise.nn.module import Module
 
 
-def summarize(model: Module, input_shape: tuple[int, ...], dtype: Any = None) -> str:
-    rows: list[tuple[str, str, str]] = []
+def layer_rows(model: Module, input_shape: tuple[int, ...],
+               dtype: Any = None) -> list[tuple[str, str, str, int]]:
+    """(name, type, output shape, own parameter count) of every sub-module (the model itself
+    when it has none), in the order a forward pass on zeros of `input_shape` calls them.
+
+    The pass runs in evaluation mode and without a graph, so that it changes nothing: no
+    running statistics move, and no dropout mask takes numbers from a generator.
+    """
+    rows: list[tuple[str, str, str, int]] = []
     watched = list(model.named_modules())[1:] or [("", model)]
 
     def recording(name: str, module: Module, forward: Callable[..., Any]) -> Callable[..., Any]:
@@ -23,15 +30,13 @@ def summarize(model: Module, input_shape: tuple[int, ...], dtype: Any = None) ->
             out = forward(*inputs, **kwargs)
             shape = getattr(out, "shape", None)
             own = sum(p.numel() for p in module.parameters(recurse=False))
-            label = f"{name} ({type(module).__name__})" if name else type(module).__name__
-            rows.append((label, str(tuple(shape)) if shape is not None else "-", f"{own:,}"))
+            rows.append((name, type(module).__name__,
+                         str(tuple(shape)) if shape is not None else "-", own))
             return out
         return forward_and_record
 
     for name, module in watched:
         object.__setattr__(module, "forward", recording(name, module, module.forward))
-    # In evaluation mode, so that the pass changes nothing: no running statistics move, and
-    # no dropout mask takes numbers from a generator.
     modes = [(module, module.training) for module in model.modules()]
     model.eval()
     try:
@@ -42,6 +47,12 @@ def summarize(model: Module, input_shape: tuple[int, ...], dtype: Any = None) ->
             object.__delattr__(module, "forward")
         for module, training in modes:
             object.__setattr__(module, "training", training)
+    return rows
+
+
+def summarize(model: Module, input_shape: tuple[int, ...], dtype: Any = None) -> str:
+    rows = [(f"{name} ({kind})" if name else kind, shape, f"{own:,}")
+            for name, kind, shape, own in layer_rows(model, input_shape, dtype)]
 
     total = sum(p.numel() for p in model.parameters())
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)

@@ -33,7 +33,7 @@ from layerwise import functional as F
 from layerwise.checkpoint import load_metadata, write_atomically
 from layerwise.data import DataError, fashion_mnist
 from layerwise.models import IMAGE_SHAPE
-from layerwise.nn import Module
+from layerwise.nn.summary import layer_rows
 from layerwise.settings import no_grad
 from layerwise.tensor import Tensor
 from layerwise.train.config import RunConfig
@@ -427,36 +427,11 @@ def _health_section(run: RunFolder) -> str:
     return _section("health", heading, *body)
 
 
-def layer_rows(model: Module, input_shape: tuple[int, ...]) -> list[tuple[str, str, str, int]]:
-    """(name, type, output shape, own parameter count) of every sub-module, in the order the
-    forward pass calls them on one input of zeros (in eval mode, without a graph)."""
-    names = {id(module): name for name, module in model.named_modules() if name}
-    rows: list[tuple[str, str, str, int]] = []
-
-    def record(module: Module, inputs: Any, output: Any) -> None:
-        own = sum(p.numel() for p in module.parameters(recurse=False))
-        shape = tuple(getattr(output, "shape", ()))
-        rows.append((names[id(module)], type(module).__name__, str(shape), own))
-
-    handles = [module.register_forward_hook(record) for name, module in model.named_modules()
-               if name]
-    was_training = model.training
-    model.eval()
-    try:
-        with no_grad():
-            model(Tensor(np.zeros((1, *input_shape), dtype=np.float32)))
-    finally:
-        for handle in handles:
-            handle.remove()
-        model.train(was_training)
-    return rows
-
-
 def _structure_section(run: RunFolder) -> str:
     heading = "The model"
     if run.trained is None:
         return _section("model", heading, _note("No trained weights yet, so no model to show."))
-    rows = layer_rows(run.trained.model, run.trained.input_shape)
+    rows = layer_rows(run.trained.model, (1, *run.trained.input_shape), np.float32)
     total = sum(p.numel() for p in run.trained.model.parameters())
     cells = [[html.escape(name), html.escape(kind), html.escape(shape), f"{count:,}"]
              for name, kind, shape, count in rows]
