@@ -47,7 +47,7 @@ def as_array(data: Any, dtype: DTypeLike | None = None, requires_grad: bool = Fa
         raise TypeError(f"cannot make a tensor from {_describe(data)}: expected numbers (bool, "
                         f"integer, floating or complex), got dtype {array.dtype}")
     if dtype is not None:
-        array = array.astype(_numeric_dtype(dtype), copy=False)
+        array = array.astype(dtypes.as_dtype(dtype, "tensor"), copy=False)
     return array
 
 
@@ -56,20 +56,6 @@ def _describe(data: Any) -> str:
     if isinstance(data, np.ndarray | np.generic):
         return f"{type(data).__name__} data"
     return f"{type(data).__name__} data {data!r:.60}"
-
-
-def _numeric_dtype(dtype: DTypeLike) -> np.dtype:
-    if isinstance(dtype, str) and dtype in dtypes.NAMES:  # PyTorch's names: "long", "float"
-        return dtypes.NAMES[dtype]
-    try:
-        chosen = np.dtype(dtype)
-    except TypeError:
-        raise TypeError(f"tensor: dtype must be a NumPy dtype such as np.float32 or 'float64', "
-                        f"got {dtype!r}") from None
-    if chosen.kind not in NUMERIC_KINDS:
-        raise TypeError(f"tensor: dtype must be numeric (bool, integer, floating or complex), "
-                        f"got {chosen}")
-    return chosen
 
 
 class VersionCounter:
