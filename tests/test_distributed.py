@@ -129,8 +129,8 @@ class TwoRanksOfOne(Communicator):
 
     size = 2
 
-    def allreduce(self, array: np.ndarray) -> np.ndarray:
-        return array * 2
+    def allreduce_in_place(self, array: np.ndarray) -> None:
+        array *= 2
 
     def allgather(self, array: np.ndarray) -> np.ndarray:
         return np.stack([array, array])

@@ -699,8 +699,8 @@ class TwoRanks(Communicator):
 
     size = 2
 
-    def allreduce(self, array: np.ndarray) -> np.ndarray:
-        return array * 2
+    def allreduce_in_place(self, array: np.ndarray) -> None:
+        array *= 2
 
 
 def adam() -> optim.Adam:

@@ -41,7 +41,12 @@ class Communicator:
 
     def allreduce(self, array: np.ndarray) -> np.ndarray:
         """The elementwise sum of `array` over all ranks (a new array), in MPI's order."""
-        return np.array(array, copy=True)
+        result = np.array(array, copy=True, order="C")
+        self.allreduce_in_place(result)
+        return result
+
+    def allreduce_in_place(self, array: np.ndarray) -> None:
+        """Replace `array` (C-contiguous) by its elementwise sum over all ranks."""
 
     def allgather(self, array: np.ndarray) -> np.ndarray:
         """Every rank's `array` stacked in rank order: shape (size, *array.shape)."""
@@ -92,10 +97,10 @@ class MPICommunicator(Communicator):
         self._in_place = mpi.IN_PLACE
         self.rank, self.size = self.comm.Get_rank(), self.comm.Get_size()
 
-    def allreduce(self, array: np.ndarray) -> np.ndarray:
-        result = np.ascontiguousarray(array).copy()
-        self.comm.Allreduce(self._in_place, result)
-        return result
+    def allreduce_in_place(self, array: np.ndarray) -> None:
+        if not array.flags.c_contiguous:
+            raise ValueError("allreduce_in_place: the array must be C-contiguous")
+        self.comm.Allreduce(self._in_place, array)
 
     def allgather(self, array: np.ndarray) -> np.ndarray:
         local = np.ascontiguousarray(array)

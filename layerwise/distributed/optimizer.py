@@ -111,8 +111,9 @@ class DistributedOptimizer(Optimizer):
                     params[i].data.shape)
 
     def _sum(self, buffer: np.ndarray) -> np.ndarray:
-        if self.reduction == "sum":
-            return self.comm.allreduce(buffer)
+        if self.reduction == "sum":  # the packed buffer is ours: sum it where it lies
+            self.comm.allreduce_in_place(buffer)
+            return buffer
         gathered = self.comm.allgather(buffer)
         summed = gathered[0].copy()
         for rank in range(1, len(gathered)):
