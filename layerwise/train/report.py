@@ -39,7 +39,13 @@ from layerwise.tensor import Tensor
 from layerwise.train.config import RunConfig
 from layerwise.train.inline import PNG_SIGNATURE, data_uri, gray_pixels, line_chart, png_bytes
 from layerwise.train.metrics import confusion_matrix
-from layerwise.train.run import TrainedModel, load_splits, load_trained_model, read_run_config
+from layerwise.train.run import (
+    TrainedModel,
+    load_splits,
+    load_trained_model,
+    model_inputs,
+    read_run_config,
+)
 from layerwise.train.trainer import predict_logits
 
 REPORT_NAME = "report.html"
@@ -198,8 +204,7 @@ def _test_split(config: RunConfig, input_shape: tuple[int, ...]) -> tuple[np.nda
     """The run's test inputs (float32, shaped for the model) and labels."""
     if config.dataset == "fashion-mnist":
         test = fashion_mnist("test", root=config.data)
-        inputs = test.images.reshape(len(test.images), *input_shape).astype(np.float32) / 255
-        return inputs, test.labels
+        return model_inputs(test.images, input_shape), test.labels
     splits = load_splits(config)  # the seeded 2-D points: cheap to draw again
     return splits.test_x, splits.test_y
 

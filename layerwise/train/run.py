@@ -62,14 +62,18 @@ class Splits:
     classes: list[str]
 
 
+def model_inputs(images: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """uint8 images as the models take them: float32 in [0, 1], each sample of `shape`."""
+    return images.reshape(len(images), *shape).astype(np.float32) / 255
+
+
 def load_splits(config: RunConfig) -> Splits:
     """The run's data: train (minus a held-out validation tail), validation and test."""
     if config.dataset == "fashion-mnist":
         train = fashion_mnist("train", root=config.data)
         test = fashion_mnist("test", root=config.data)
         shape = IMAGE_SHAPE if config.model == "cnn" else (-1,)
-        train_x = train.images.reshape(len(train.images), *shape).astype(np.float32) / 255
-        test_x = test.images.reshape(len(test.images), *shape).astype(np.float32) / 255
+        train_x, test_x = model_inputs(train.images, shape), model_inputs(test.images, shape)
         train_y, test_y, classes = train.labels, test.labels, list(train.classes)
     else:
         make = SYNTHETIC_DATASETS[config.dataset]
