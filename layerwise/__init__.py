@@ -8,7 +8,7 @@ The names follow PyTorch's, so that `import layerwise as torch` runs everyday Py
 see docs/pytorch.md for what maps one to one and the few deliberate differences.
 """
 
-from layerwise import data, dtypes, functional, memory, nn, ops, optim, train, viz
+from layerwise import data, dtypes, functional, memory, nn, onnx, ops, optim, train, viz
 from layerwise.check import GradcheckError, detect_anomaly, gradcheck, jacobian, numerical_grad
 from layerwise.checkpoint import CheckpointError, load, load_metadata, save
 from layerwise.comparison import allclose, equal, is_tensor, isclose, numel
@@ -227,6 +227,7 @@ __all__ = [
     "numerical_grad",
     "ones",
     "ones_like",
+    "onnx",
     "ops",
     "optim",
     "permute",

@@ -1,0 +1,8 @@
+"""Models in and out of ONNX, the exchange format every runtime reads.
+
+The onnx package is imported only when a function here runs (`pip install 'layerwise[onnx]'`).
+"""
+
+from layerwise.onnx.common import OPSET, OnnxError
+
+__all__ = ["OPSET", "OnnxError"]
