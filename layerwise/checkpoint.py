@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -28,6 +29,7 @@ import safetensors.numpy
 from layerwise.checksums import (
     CHECKSUM_KEY,
     json_faults,
+    json_key_at,
     tensor_faults,
     tensor_record,
     warn_unchecked,
@@ -109,10 +111,7 @@ def read_json(path: str | os.PathLike[str]) -> Any:
         CheckpointError: a top-level value changed since it was written; the message names it.
     """
     path = Path(path)
-    try:
-        content = json.loads(path.read_bytes().decode("utf-8"))
-    except ValueError as error:  # not UTF-8, not JSON
-        raise ValueError(f"{path}: not valid JSON ({error})") from None
+    content = _parse_json(path, ValueError)
     if isinstance(content, dict):
         faults = json_faults(content)
         if faults is None:
@@ -120,6 +119,22 @@ def read_json(path: str | os.PathLike[str]) -> Any:
         elif faults:
             raise corrupt(path, faults)
     return content
+
+
+def _parse_json(path: Path, error_class: type[ValueError]) -> Any:
+    """The JSON value of a file; `error_class` names the file, and the entry where the text
+    stops being JSON."""
+    raw = path.read_bytes()
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except ValueError as error:  # not UTF-8, not JSON
+        if isinstance(error, UnicodeDecodeError):
+            text, position = raw[:error.start].decode("utf-8"), error.start
+        else:
+            text, position = raw.decode("utf-8"), getattr(error, "pos", 0)
+        key = json_key_at(text, position)
+        where = f", in entry {key!r}" if key is not None else ""
+        raise error_class(f"{path}: not valid JSON ({error}){where}") from None
 
 
 def corrupt(path: Path, faults: list[str]) -> CheckpointError:
@@ -217,10 +232,7 @@ def verify(path: str | os.PathLike[str]) -> bool:
     if path.suffix == ".json":
         if not path.is_file():
             raise FileNotFoundError(f"no such file: {path}")
-        try:
-            content = json.loads(path.read_bytes().decode("utf-8"))
-        except ValueError as error:
-            raise CheckpointError(f"{path}: not valid JSON ({error})") from None
+        content = _parse_json(path, CheckpointError)
         faults = json_faults(content) if isinstance(content, dict) else None
     else:
         data, header = _read_checked(path, with_data=True)
@@ -271,7 +283,8 @@ def _read_checked(path: Path, with_data: bool) -> tuple[bytes, dict[str, Any]]:
         except RecursionError:
             raise refuse("its header is not JSON (nested too deeply)") from None
         except ValueError as error:  # not UTF-8, not JSON, a number of 4,300 digits or more
-            raise refuse(f"its header is not JSON ({error})") from None
+            raise refuse(f"its header is not JSON ({error}){_place(header_bytes, error)}"
+                         ) from None
         if not isinstance(header, dict):
             raise refuse("its header is not a JSON object")
         _check_entries(header, size - 8 - header_length, refuse)
@@ -280,6 +293,27 @@ def _read_checked(path: Path, with_data: bool) -> tuple[bytes, dict[str, Any]]:
         file.seek(0)
         data = file.read()
     return data, header
+
+
+# In a header's text, a key that opens an object (a tensor's entry, "__metadata__"), and a key
+# whose value is a string (a metadata value); the quote before either is not escaped.
+OBJECT_KEY = re.compile(r'(?<!\\)"((?:[^"\\]|\\.)*)"\s*:\s*\{')
+STRING_KEY = re.compile(r'(?<!\\)"((?:[^"\\]|\\.)*)"\s*:\s*"')
+
+
+def _place(header: bytes, error: ValueError) -> str:
+    """Where in the header a JSON error is, by the tensor or metadata key it falls in ("" when
+    before any), so that a changed byte is named even when the header no longer parses."""
+    position = error.start if isinstance(error, UnicodeDecodeError) else getattr(error, "pos", 0)
+    text = header[:position].decode("utf-8", errors="replace") \
+        if isinstance(error, UnicodeDecodeError) else header.decode("utf-8")[:position]
+    objects = list(OBJECT_KEY.finditer(text))
+    if not objects:
+        return ""
+    if objects[-1].group(1) != "__metadata__":
+        return f", in the entry of tensor {objects[-1].group(1)!r}"
+    keys = list(STRING_KEY.finditer(text, objects[-1].end()))
+    return f", in metadata {keys[-1].group(1)!r}" if keys else ", in its __metadata__"
 
 
 class _RepeatedKeyError(ValueError):

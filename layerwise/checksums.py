@@ -169,3 +169,27 @@ def json_faults(content: dict[str, Any]) -> list[str] | None:
     if not _is_digests(record):
         return [f"its checksum record ({CHECKSUM_KEY!r}) is not readable"]
     return _value_faults("entry", content, record, canonical)
+
+
+def json_key_at(text: str, position: int) -> str | None:
+    """The top-level key of a JSON object whose value holds `position` (where a parser stopped),
+    so that a changed byte is named even when the file no longer parses."""
+    depth, key, start, in_string, escaped = 0, None, 0, False, False
+    last_string = ""
+    for index, char in enumerate(text[:position]):
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string, last_string = False, text[start:index]
+        elif char == '"':
+            in_string, start = True, index + 1
+        elif char in "{[":
+            depth += 1
+        elif char in "}]":
+            depth -= 1
+        elif char == ":" and depth == 1:
+            key = last_string
+    return key

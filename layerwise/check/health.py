@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from layerwise.checkpoint import read_json, write_json
+from layerwise.checkpoint import CheckpointError, read_json, write_json
 from layerwise.nn.module import Module, RemovableHandle
 from layerwise.tensor import Tensor
 from layerwise.train.callbacks import Callback
@@ -340,7 +340,10 @@ def check_report(report: Any, source: str) -> None:
 
 def read_report(path: Path) -> dict[str, Any]:
     """health.json, checked (its checksums too: CheckpointError when they do not match)."""
-    report = read_json(path)
+    try:
+        report = read_json(path)
+    except CheckpointError as error:
+        raise CheckpointError(f"{error}; restore {path.name} from a copy of the run") from None
     check_report(report, str(path))
     return report
 

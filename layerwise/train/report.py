@@ -151,8 +151,9 @@ def _read_json(path: Path) -> dict[str, Any] | None:
     CheckpointError when its checksums do not match (a file to restore)."""
     try:
         content = read_json(path)
-    except CheckpointError:
-        raise
+    except CheckpointError as error:
+        raise CheckpointError(f"{error}; restore {path.name} from a copy of the run, or delete "
+                              f"it (the report does without)") from None
     except (OSError, ValueError):
         return None
     return content if isinstance(content, dict) else None
