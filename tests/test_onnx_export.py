@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -13,8 +14,10 @@ import pytest
 import layerwise as lw
 import layerwise.functional as F
 from layerwise import nn
-from layerwise.models import build_model
+from layerwise.cli import main
+from layerwise.models import build_model, input_statistics
 from layerwise.train.config import RunConfig
+from layerwise.train.run import load_trained_model
 
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
@@ -79,8 +82,6 @@ def cli_model(model: str, batch_norm: bool = False) -> tuple[nn.Module, tuple[in
     shape = (1, 28, 28) if model == "cnn" else (784,)
     rng = np.random.default_rng(1)
     train = rng.random((20, *shape), dtype=np.float32)
-    from layerwise.models import input_statistics
-
     mean, std = input_statistics(config, train)
     built, _ = build_model(config, shape, 10, mean, std)
     if batch_norm:  # running statistics that are not the initial 0 and 1
@@ -281,6 +282,31 @@ def test_elementwise_and_shape_ops(tmp_path: Path) -> None:
     proto = check_export(Ops(), example, batch, tmp_path / "model.onnx", "elementwise",
                          input_names=["a", "b"])
     assert [one.name for one in proto.graph.input] == ["a", "b"]
+
+
+# --- the command line ----------------------------------------------------------------------------
+
+
+def test_the_export_command_writes_a_run_that_onnxruntime_runs(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run = tmp_path / "run"
+    assert main(["train", "--dataset", "spirals", "--hidden", "8", "--epochs", "1", "--samples",
+                 "60", "--batch-size", "16", "--dropout", "0.1", "--quiet", "--out",
+                 str(run)]) == 0
+    capsys.readouterr()
+    assert main(["export", str(run), str(tmp_path / "spirals.onnx")]) == 0
+    out = capsys.readouterr().out
+    assert f"wrote {tmp_path / 'spirals.onnx'} (ONNX opset 18, mlp with " in out
+    assert 'input "input": float32 (batch, 2), the 2 coordinates of a point' in out
+    assert 'output "logits": float32 (batch, 2), one per class (class 0, class 1)' in out
+    points = np.random.default_rng(0).normal(size=(9, 2)).astype(np.float32)
+    trained = load_trained_model(run)
+    assert_close(run_onnx(tmp_path / "spirals.onnx", points)[0],
+                 outputs_of(trained.model, points)[0], "cli-command")
+    properties = {entry.key: entry.value
+                  for entry in onnx.load(str(tmp_path / "spirals.onnx")).metadata_props}
+    assert json.loads(properties["classes"]) == ["class 0", "class 1"]
+    assert properties["input_shape"] == "[2]"
 
 
 # --- bad input -----------------------------------------------------------------------------------
