@@ -15,7 +15,7 @@ import layerwise as lw
 import layerwise.functional as F
 from layerwise import nn
 from layerwise.cli import main
-from layerwise.models import build_model, input_statistics
+from layerwise.models import ACTIVATION_MODULES, build_model, input_statistics
 from layerwise.train.config import RunConfig
 from layerwise.train.run import load_trained_model
 
@@ -73,9 +73,10 @@ def images(n: int, channels: int = 1, size: int = 8, seed: int = 0) -> np.ndarra
 # --- the CLI's models --------------------------------------------------------------------------
 
 
-def cli_model(model: str, batch_norm: bool = False) -> tuple[nn.Module, tuple[int, ...]]:
+def cli_model(model: str, batch_norm: bool = False,
+              activation: str = "gelu") -> tuple[nn.Module, tuple[int, ...]]:
     settings: dict[str, Any] = {"model": model, "hidden": [16], "dropout": 0.2, "seed": 3,
-                                "activation": "gelu"}
+                                "activation": activation}
     if model == "cnn":
         settings.update(channels=[4, 8], batch_norm=batch_norm)
     config = RunConfig.from_dict(settings, "test").validate()
@@ -107,6 +108,15 @@ def test_the_cli_models_match_onnxruntime(kind: str, batch_norm: bool, tmp_path:
     initializers = {tensor.name for tensor in proto.graph.initializer}
     assert set(model.state_dict()) - {name for name in model.state_dict()
                                       if name.endswith("num_batches_tracked")} <= initializers
+
+
+@pytest.mark.parametrize("activation", sorted(ACTIVATION_MODULES))
+def test_every_activation_of_the_cli(activation: str, tmp_path: Path) -> None:
+    model, shape = cli_model("mlp", activation=activation)
+    rng = np.random.default_rng(3)
+    check_export(model, rng.random((2, *shape), dtype=np.float32),
+                 rng.normal(size=(5, *shape)).astype(np.float32) * 3, tmp_path / "model.onnx",
+                 f"cli-mlp-{activation}")
 
 
 def test_a_model_in_training_mode_is_exported_in_eval_mode_and_left_training(
@@ -282,6 +292,30 @@ def test_elementwise_and_shape_ops(tmp_path: Path) -> None:
     proto = check_export(Ops(), example, batch, tmp_path / "model.onnx", "elementwise",
                          input_names=["a", "b"])
     assert [one.name for one in proto.graph.input] == ["a", "b"]
+
+
+class Token(nn.Module):
+    """A learned token expanded to the batch, an in-place ReLU, an output given twice and the
+    input given back."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.token = nn.Parameter(np.linspace(-1, 1, 3, dtype=np.float32).reshape(1, 1, 3))
+        self.linear = nn.Linear(3, 3, rng=np.random.default_rng(0))
+        self.relu = nn.ReLU(inplace=True)
+
+    def forward(self, x: Any) -> Any:
+        y = self.relu(self.linear(x))
+        joined = lw.cat([self.token.expand(x.shape[0], -1, -1), y.unsqueeze(1)], dim=1)
+        return joined, joined, x
+
+
+def test_expand_to_the_batch_in_place_ops_and_repeated_outputs(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    proto = check_export(Token(), rng.normal(size=(2, 3)).astype(np.float32),
+                         rng.normal(size=(6, 3)).astype(np.float32), tmp_path / "model.onnx",
+                         "token")
+    assert [out.name for out in proto.graph.output] == ["output_0", "output_1", "output_2"]
 
 
 # --- the command line ----------------------------------------------------------------------------

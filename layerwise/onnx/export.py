@@ -202,6 +202,8 @@ def translate(model: Module, builder: Builder, first: Traced, second: Traced | N
         if found is not None:
             builder.state_names.setdefault(found, name)
     builder.used.update(input_names)
+    builder.batch_input = input_names[0]
+    builder.batch_size = len(first.inputs[0]) if first.inputs[0].ndim else 0
 
     # Name every value: inputs, then each op's output (an in-place op renames its target).
     values = dict(zip(first.input_keys, input_names, strict=True))
@@ -219,8 +221,8 @@ def translate(model: Module, builder: Builder, first: Traced, second: Traced | N
     for position, source in enumerate(outputs):
         if source.kind == "constant":
             raise OnnxError(f"lw.onnx.export: the model's output {position} was not computed "
-                            f"by layerwise ops from the input (it comes from NumPy, .data or "
-                            f".detach()), so the file cannot compute it")
+                            f"by layerwise ops from the input (NumPy, .data, .detach() and "
+                            f"integer conversions are not ops), so the file cannot compute it")
 
     # The steps the outputs depend on; an op whose result is unused is left out.
     needed: set[int] = set()
@@ -282,7 +284,8 @@ def translate(model: Module, builder: Builder, first: Traced, second: Traced | N
         raise OnnxError(
             "lw.onnx.export: " + "; ".join(dict.fromkeys(changing)) + " changed with the input "
             "although it is not the result of a layerwise op: it was computed from the input "
-            "through .data, .item(), NumPy or a comparison, and would be a constant in the file")
+            "through .data, .item(), NumPy, a comparison or an integer conversion, and would "
+            "be a constant in the file")
     builder.layer = ""
     for source, name in identities:
         if source.kind == "state":

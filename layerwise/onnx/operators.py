@@ -65,6 +65,18 @@ class Builder:
         self.layer = ""
         self.used: set[str] = set()
         self.state_names: dict[int, str] = {}  # id of a parameter's or buffer's array -> name
+        self.batch_input = ""  # the graph input whose first axis is the batch
+        self.batch_size = 0  # its length in the traced pass
+        self.batch_name = ""
+
+    def batch_length(self) -> str:
+        """The batch size at run time, as a 1-element int64 tensor (made once)."""
+        if not self.batch_name:
+            layer, self.layer = self.layer, ""
+            self.batch_name = self.add("Shape", [self.batch_input], self.fresh("batch_size"),
+                                       start=0, end=1)
+            self.layer = layer
+        return self.batch_name
 
     def named(self, array: np.ndarray, hint: str) -> str:
         """A parameter or buffer under its state_dict name; any other array as a constant."""
@@ -329,15 +341,28 @@ def stack(call: Call, g: Builder) -> None:
 @converts(ops.Expand)
 def expand(call: Call, g: Builder) -> None:
     """ONNX's Expand broadcasts like NumPy, so a 1 keeps the input's length: that is written
-    where the length follows the batch size."""
+    where the length follows the batch size and the input has it; where the input has length
+    1 there (a learned token expanded to the batch), the batch size is read from the graph's
+    first input."""
     target = list(call.step.output.shape)
     offset = len(target) - call.arrays[0].ndim
-    for axis in call.varying_output:
-        if axis - offset not in call.varying[0]:
-            raise UnsupportedError(f"an expand to {tuple(target)} along the batch axis of an "
-                                   f"input that has no batch axis")
-        target[axis] = 1
-    g.add("Expand", [call.inputs[0], g.ints(target)], call.output)
+    pieces: list[str | list[int]] = []
+    for axis, length in enumerate(target):
+        if axis in call.varying_output and axis - offset in call.varying[0]:
+            length = 1
+        elif axis in call.varying_output:
+            if length != g.batch_size:
+                raise UnsupportedError(f"an expand to {tuple(target)}, whose axis {axis} "
+                                       f"changes with the batch size but is not it")
+            pieces.append(g.batch_length())
+            continue
+        if pieces and isinstance(pieces[-1], list):
+            pieces[-1].append(length)
+        else:
+            pieces.append([length])
+    names = [piece if isinstance(piece, str) else g.ints(piece) for piece in pieces]
+    shape = names[0] if len(names) == 1 else g.add("Concat", names, axis=0)
+    g.add("Expand", [call.inputs[0], shape], call.output)
 
 
 @converts(ops.Repeat)
