@@ -13,8 +13,9 @@ import numpy as np
 from layerwise.checkpoint import write_atomically
 from layerwise.nn.module import Module
 from layerwise.onnx import trace
+from layerwise.onnx.builder import Builder, Call, UnsupportedError, onnx_type
 from layerwise.onnx.common import OPSET, OnnxError, require_onnx
-from layerwise.onnx.operators import CONVERTERS, Builder, Call, UnsupportedError, onnx_type
+from layerwise.onnx.operators import CONVERTERS
 from layerwise.tensor import Tensor
 
 BATCH = "batch"  # the name of the symbolic first dimension
@@ -201,7 +202,8 @@ def translate(model: Module, builder: Builder, first: Traced, second: Traced | N
         found = trace.key(buffer)
         if found is not None:
             builder.state_names.setdefault(found, name)
-    builder.used.update(input_names)
+    # Names the graph must have are taken before any other is made up.
+    builder.used.update(input_names, output_names, builder.state_names.values())
     builder.batch_input = input_names[0]
     builder.batch_size = len(first.inputs[0]) if first.inputs[0].ndim else 0
 
@@ -242,7 +244,6 @@ def translate(model: Module, builder: Builder, first: Traced, second: Traced | N
             renamed[source.name] = name
         else:
             identities.append((source, name))
-    builder.used.update(output_names)
 
     problems: list[str] = []
     changing: list[str] = []
