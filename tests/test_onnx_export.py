@@ -15,9 +15,10 @@ import layerwise as lw
 import layerwise.functional as F
 from layerwise import nn
 from layerwise.cli import main
+from layerwise.data import fashion_mnist, write_idx
 from layerwise.models import ACTIVATION_MODULES, build_model, input_statistics
 from layerwise.train.config import RunConfig
-from layerwise.train.run import load_trained_model
+from layerwise.train.run import load_trained_model, model_inputs
 
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
@@ -341,6 +342,29 @@ def test_the_export_command_writes_a_run_that_onnxruntime_runs(
                   for entry in onnx.load(str(tmp_path / "spirals.onnx")).metadata_props}
     assert json.loads(properties["classes"]) == ["class 0", "class 1"]
     assert properties["input_shape"] == "[2]"
+
+
+def test_the_export_command_on_a_cnn_run_with_batch_norm(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    for split, count, prefix in (("train", 300, "train"), ("test", 100, "t10k")):
+        images_and_labels = fashion_mnist(split)
+        write_idx(data / f"{prefix}-images-idx3-ubyte.gz", images_and_labels.images[:count])
+        write_idx(data / f"{prefix}-labels-idx1-ubyte.gz",
+                  images_and_labels.labels[:count].astype(np.uint8))
+    run = tmp_path / "run"
+    assert main(["train", "--model", "cnn", "--channels", "4", "--batch-norm", "--hidden", "8",
+                 "--epochs", "1", "--batch-size", "50", "--validation-size", "50", "--data",
+                 str(data), "--quiet", "--out", str(run)]) == 0
+    capsys.readouterr()
+    assert main(["export", str(run / "model.safetensors"), str(tmp_path / "cnn.onnx")]) == 0
+    out = capsys.readouterr().out
+    assert 'input "input": float32 (batch, 1, 28, 28), pixel values in [0, 1]' in out
+    assert "one per class (T-shirt/top, Trouser, Pullover," in out
+    test_images = model_inputs(fashion_mnist("test").images[:13], (1, 28, 28))
+    assert_close(run_onnx(tmp_path / "cnn.onnx", test_images)[0],
+                 outputs_of(load_trained_model(run).model, test_images)[0], "cli-cnn-command")
 
 
 # --- bad input -----------------------------------------------------------------------------------
