@@ -17,6 +17,7 @@ from layerwise import nn
 from layerwise.cli import main
 from layerwise.data import fashion_mnist, write_idx
 from layerwise.models import ACTIVATION_MODULES, build_model, input_statistics
+from layerwise.onnx import trace
 from layerwise.train.config import RunConfig
 from layerwise.train.run import load_trained_model, model_inputs
 
@@ -69,6 +70,32 @@ def check_export(model: nn.Module, example: Any, batch: Any, path: Path, case: s
 
 def images(n: int, channels: int = 1, size: int = 8, seed: int = 0) -> np.ndarray:
     return np.random.default_rng(seed).random((n, channels, size, size), dtype=np.float32)
+
+
+# --- the trace ----------------------------------------------------------------------------------
+
+
+def test_the_trace_sees_numbers_buffers_layers_and_in_place_ops() -> None:
+    model = nn.Sequential(nn.Standardize(np.zeros(3), np.full(3, 2.0)), nn.Linear(3, 3),
+                          nn.ReLU(inplace=True))
+    x = lw.tensor(np.ones((2, 3), np.float32), requires_grad=True)
+    traced = trace.run(model, [x])
+    assert [(type(step.op).__name__, step.layer) for step in traced.steps] == [
+        ("Sub", "0"), ("Div", "0"), ("Linear", "1"), ("ReLU", "2")]
+    sub, div, linear, relu = traced.steps
+    assert sub.sources == [id(x.data), id(model[0].mean)]
+    assert div.sources[1] == id(model[0].std)
+    assert linear.sources == [id(div.output), id(model[1].weight.data), id(model[1].bias.data)]
+    assert relu.replaces == id(linear.output) and relu.sources[0] == id(linear.output)
+    assert traced.outputs[0] is linear.output  # the ReLU wrote into the Linear's output
+    np.testing.assert_array_equal(traced.outputs[0], relu.output)
+    assert not lw.engine.tracers  # taken off again
+
+
+def test_a_number_in_the_forward_is_a_constant_input() -> None:
+    steps = trace.run(nn.LayerNorm(4), [lw.tensor(np.ones((2, 4)), requires_grad=True)]).steps
+    eps = next(step for step in steps if type(step.op).__name__ == "Add")
+    assert eps.sources[1] is None and eps.arrays[1] == np.float64(1e-5)
 
 
 # --- the CLI's models --------------------------------------------------------------------------
