@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 # Functions called as tracer(op, inputs, arrays, result, in_place) after every op that record()
 # runs, whether it is recorded in the graph or not: `arrays` are what forward got (numbers
-# converted), `in_place` says that the result's values were written into inputs[0]'s memory.
+# converted), `in_place` says that the caller writes the result into inputs[0]'s memory.
 # layerwise.onnx installs one for the length of a forward pass, to see every input of every op
 # (the graph keeps only the inputs that require grad). Empty otherwise, which costs one test.
 tracers: list[Callable[[Op, Sequence[Any], list[np.ndarray], Tensor, bool], None]] = []
