@@ -397,16 +397,6 @@ def test_the_export_command_on_a_cnn_run_with_batch_norm(
 # --- bad input -----------------------------------------------------------------------------------
 
 
-class WithLoss(nn.Module):
-    def __init__(self) -> None:
-        super().__init__()
-        self.body = nn.Sequential(nn.Linear(3, 4), nn.ReLU())
-        self.cumulative = nn.Identity()
-
-    def forward(self, x: Any) -> Any:
-        return self.body(x).cumsum(dim=1) + lw.tensor(np.ones(4, np.float32)).sum()
-
-
 def test_an_unsupported_op_names_its_layer_and_every_other_one(tmp_path: Path) -> None:
     class Twice(nn.Module):
         def __init__(self) -> None:
