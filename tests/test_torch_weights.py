@@ -434,3 +434,12 @@ def test_a_path_given_to_load_state_dict_says_to_load_it_first(tmp_path: Path) -
                                         r"model.load_state_dict\(layerwise.load\(path\)\)"):
         mlp(nn).load_state_dict(str(path))  # type: ignore[arg-type]
 
+
+
+def test_a_prefix_is_named_even_when_a_layer_is_missing_as_well(tmp_path: Path) -> None:
+    state = torch_state()
+    partial = {f"module.{name}": value for name, value in state.items()
+               if not name.startswith("4.")}
+    message = refusal(mlp(nn), partial, tmp_path)
+    assert "; every name in the state has the prefix 'module.' that the model's names do not" \
+           in message

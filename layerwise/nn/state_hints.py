@@ -57,12 +57,13 @@ def shape_hint(model: Module, name: str, state_shape: tuple[int, ...],
 
 def _extra_prefix(longer: list[str], shorter: list[str]) -> str:
     """The shortest run of leading name parts ("module.", "model.encoder.") that every name in
-    `longer` starts with and whose removal turns them into the names `shorter`."""
+    `longer` starts with and whose removal turns each of them into one of the names `shorter`
+    (some of those may remain: a layer one side has and the other has not)."""
     parts = longer[0].split(".")
     for count in range(1, len(parts)):
         prefix = ".".join(parts[:count]) + "."
         if all(name.startswith(prefix) for name in longer) and {
-                name[len(prefix):] for name in longer} == set(shorter):
+                name[len(prefix):] for name in longer} <= set(shorter):
             return prefix
     return ""
 
