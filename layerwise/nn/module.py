@@ -366,7 +366,8 @@ class Module:
             if unexpected:
                 problems.append("unexpected keys: " + ", ".join(repr(k) for k in unexpected))
             raise StateDictError(f"load_state_dict for {type(self).__name__}: "
-                                 + "; ".join(problems) + names_hint(self, missing, unexpected))
+                                 + "; ".join(problems)
+                                 + names_hint(self, list(own), missing, unexpected))
         updates = []
         for name, target in own.items():
             if name not in state:

@@ -13,10 +13,11 @@ WRAPPER_PREFIXES = {"module.": "DataParallel and DistributedDataParallel",
                     "_orig_mod.": "torch.compile"}
 
 
-def names_hint(model: Module, missing: list[str], unexpected: list[str]) -> str:
-    """"; ..." naming a prefix that all the names of one side carry more than the other's, or
-    else the whole modules the state has nothing for and the modules it names that the model
-    does not have; "" when there is nothing more to say than the lists of keys."""
+def names_hint(model: Module, own: list[str], missing: list[str], unexpected: list[str]) -> str:
+    """The end of the message, starting "; ": a prefix that all the names of one side carry
+    and the other's do not, or else the whole modules the state has nothing for and the
+    modules it names that the model does not have; "" when there is nothing more to say than
+    the lists of keys. `own` are the model's names (parameters and persistent buffers)."""
     if missing and unexpected:
         extra = _extra_prefix(unexpected, missing)
         if extra:
@@ -31,7 +32,7 @@ def names_hint(model: Module, missing: list[str], unexpected: list[str]) -> str:
                     f"{lacking.rstrip('.')!r})")
     modules = dict(model.named_modules())
     hints = []
-    uncovered = _whole_modules(model, set(missing))
+    uncovered = _whole_modules(model, own, set(missing))
     if uncovered:
         hints.append("the state has nothing for " + ", ".join(
             f"{name!r} ({type(modules[name]).__name__})" for name in uncovered))
@@ -43,7 +44,8 @@ def names_hint(model: Module, missing: list[str], unexpected: list[str]) -> str:
 
 def shape_hint(model: Module, name: str, state_shape: tuple[int, ...],
                model_shape: tuple[int, ...]) -> str:
-    """" (...)" when the state's array is the transpose of the model's, "" otherwise."""
+    """The end of the message, " (its transpose...)", when the state's matrix is the
+    transpose of the model's; "" otherwise."""
     if len(state_shape) != 2 or state_shape != model_shape[::-1] or state_shape[0] == \
             state_shape[1]:
         return ""
@@ -80,10 +82,8 @@ def _made_by(prefix: str) -> str:
     return " (" + "; ".join(makers) + ")"
 
 
-def _whole_modules(model: Module, missing: set[str]) -> list[str]:
+def _whole_modules(model: Module, own: list[str], missing: set[str]) -> list[str]:
     """The outermost sub-modules whose every parameter and buffer is missing."""
-    own = list(dict(model.named_parameters())) + [name for name, _ in
-                                                   model._persistent_buffers()]
     found: list[str] = []
     for module_name, _ in model.named_modules():
         if not module_name or any(module_name.startswith(f"{done}.") for done in found):
