@@ -24,6 +24,7 @@ import shutil
 import struct
 import sys
 import unittest.mock
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -866,9 +867,60 @@ ONNX_EXPORT: dict[str, Trigger] = {
         lambda: cli("export", box.run(), box.folder / "model.onnx")),
 }
 
+
+def torch_save_file(box: Sandbox, name: str, zipped: bool) -> object:
+    """`lw.load` of the bytes torch.save writes, a pickle (protocol 2) alone or in a zip
+    archive as PyTorch 1.6 on writes it; the pickle must not have run."""
+    marker = box.folder / "pickle-ran"
+    pickled = pickle.dumps({"weight": Payload(marker)}, protocol=2)
+    path = box.folder / name
+    if zipped:
+        with zipfile.ZipFile(path, "w") as archive:
+            archive.writestr("archive/data.pkl", pickled)
+    else:
+        path.write_bytes(pickled)
+    try:
+        return lw.load(path)
+    finally:
+        assert not marker.exists(), f"loading {name} ran the pickle's code"
+
+
+def wrapped_mlp() -> nn.Module:
+    class Wrapper(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.backbone = nn.Sequential(nn.Linear(2, 3))
+
+    return Wrapper()
+
+
+def prefixed(prefix: str) -> dict[str, np.ndarray]:
+    return {prefix + name: value for name, value in nn.Sequential(nn.Linear(2, 3)).state_dict()
+            .items()}
+
+
+TORCH_WEIGHTS: dict[str, Trigger] = {
+    "torch-save-zip": lambda box: torch_save_file(box, "pytorch_model.bin", zipped=True),
+    "torch-save-pickle": lambda box: torch_save_file(box, "model.pt", zipped=False),
+    "state-prefix-module": lambda _: nn.Sequential(nn.Linear(2, 3)).load_state_dict(
+        prefixed("module.")),
+    "state-prefix-compile": lambda _: nn.Sequential(nn.Linear(2, 3)).load_state_dict(
+        prefixed("_orig_mod.")),
+    "state-prefix-model": lambda _: wrapped_mlp().load_state_dict(prefixed("")),
+    "state-whole-module": lambda _: nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(
+        3, 1)).load_state_dict(prefixed("")),
+    "state-unknown-module": lambda _: nn.Sequential(nn.Linear(2, 3)).load_state_dict(
+        {**prefixed(""), "fc.weight": np.zeros((1, 3))}),
+    "state-transposed": lambda _: nn.Linear(2, 3).load_state_dict(
+        {"weight": np.zeros((2, 3)), "bias": np.zeros(3)}),
+    "state-path": lambda _: nn.Linear(2, 3).load_state_dict(
+        "model.safetensors"),  # type: ignore[arg-type]
+}
+
 TRIGGERS: dict[str, Trigger] = {**SHAPES, **SPATIAL, **LABELS, **DTYPES, **HYPERPARAMETERS,
                                 **AUTOGRAD, **DATA_FILES, **CHECKPOINTS, **CLI, **PYTORCH_API,
-                                **GRAPH_VIEW, **REPORT, **HEALTH, **DISTRIBUTED, **ONNX_EXPORT}
+                                **GRAPH_VIEW, **REPORT, **HEALTH, **DISTRIBUTED,
+                                **TORCH_WEIGHTS, **ONNX_EXPORT}
 
 # Rows whose message belongs to a file owned by someone else and is not there yet.
 PLANNED = {
