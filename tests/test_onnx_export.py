@@ -265,6 +265,33 @@ def test_convolution_and_pooling_variants(case: str, tmp_path: Path) -> None:
     check_export(model, example, batch, tmp_path / "model.onnx", case)
 
 
+def test_the_file_gives_what_pytorch_computes_with_the_same_weights(tmp_path: Path) -> None:
+    """PyTorch as the oracle of the subtle options: "same" padding with an even kernel, ceil
+    mode at the padding, count_include_pad, output_padding."""
+    torch = pytest.importorskip("torch")
+
+    def network(library: Any) -> Any:
+        return library.Sequential(
+            library.Conv2d(2, 4, 4, padding="same"), library.BatchNorm2d(4), library.ELU(),
+            library.MaxPool2d(2, stride=2, padding=1, ceil_mode=True),
+            library.ConvTranspose2d(4, 3, 3, stride=2, padding=1, output_padding=1),
+            library.AvgPool2d(3, stride=2, padding=1, ceil_mode=True, count_include_pad=False),
+            library.Flatten(), library.Linear(3 * 6 * 6, 6), library.LogSoftmax(dim=1))
+
+    torch.manual_seed(0)
+    theirs = network(torch.nn)
+    theirs[1].running_mean.uniform_(-1, 1)
+    theirs[1].running_var.uniform_(0.5, 2)
+    theirs.eval()
+    ours = network(nn)
+    ours.load_state_dict({name: value.numpy() for name, value in theirs.state_dict().items()})
+    lw.onnx.export(ours, images(2, 2, 9), tmp_path / "model.onnx")
+    batch = images(5, 2, 9, seed=1)
+    with torch.no_grad():
+        expected = theirs(torch.from_numpy(batch)).numpy()
+    assert_close(run_onnx(tmp_path / "model.onnx", batch)[0], expected, "pytorch-oracle")
+
+
 # --- layers users compose ---------------------------------------------------------------------
 
 
