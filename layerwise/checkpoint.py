@@ -38,9 +38,10 @@ from layerwise.checksums import (
 from layerwise.devices import check_device
 from layerwise.tensor import Tensor
 
-# The safetensors dtype names NumPy can hold, with their sizes in bytes.
+# The safetensors dtype names load reads, with their sizes in bytes: those NumPy can hold, and
+# bfloat16 (PyTorch's torch.bfloat16), which load widens to float32.
 ITEM_SIZES = {"BOOL": 1, "U8": 1, "I8": 1, "U16": 2, "I16": 2, "F16": 2, "U32": 4, "I32": 4,
-              "F32": 4, "U64": 8, "I64": 8, "F64": 8}
+              "F32": 4, "U64": 8, "I64": 8, "F64": 8, "BF16": 2}
 # The safetensors package's own limits: a 100,000,000-byte header, sizes that fit in a u64.
 MAX_HEADER_BYTES = 100_000_000
 MAX_SIZE = 2**64 - 1
@@ -175,8 +176,10 @@ def load(path: str | os.PathLike[str], weights_only: bool = True,
          map_location: Any = None) -> dict[str, np.ndarray]:
     """Read the named arrays of a checkpoint written by `save` (or any safetensors file).
 
-    A checkpoint holds arrays only and loading never runs code, so PyTorch's `weights_only`
-    and `map_location` (the CPU is the only device) are accepted and change nothing.
+    bfloat16 arrays (safetensors "BF16", which NumPy cannot hold) come back as float32, exactly
+    (see `widen_bfloat16`). A checkpoint holds arrays only and loading never runs code, so
+    PyTorch's `weights_only` and `map_location` (the CPU is the only device) are accepted and
+    change nothing.
 
     The arrays are checked against the checksums `save` recorded; a file without them (written
     before layerwise kept them, or by another program) loads with a NoChecksumWarning.
@@ -194,7 +197,7 @@ def load(path: str | os.PathLike[str], weights_only: bool = True,
     data, header = _read_checked(Path(path), with_data=True)
     _verify(Path(path), header, memoryview(data)[len(data) - _data_size(header):])
     try:
-        arrays = safetensors.numpy.load(data)
+        arrays = widen_bfloat16(data) if _has_bfloat16(header) else safetensors.numpy.load(data)
     except Exception as error:  # the header passed our checks; report anything else as ours
         raise CheckpointError(f"{path}: not a readable safetensors file ({error})") from None
     in_file_order = sorted((name for name in header if name != "__metadata__"),
@@ -271,7 +274,7 @@ def _read_checked(path: Path, with_data: bool) -> tuple[bytes, dict[str, Any]]:
         if header_length > size - 8:
             raise refuse(f"its header length field says {header_length} bytes but the file "
                          f"has {size - 8} after it (truncated, or another format such as a "
-                         f"pickle)")
+                         f"pickle){pytorch_file_hint(header_length.to_bytes(8, 'little'))}")
         if header_length > MAX_HEADER_BYTES:
             raise refuse(f"its header length field says {header_length} bytes, more than the "
                          f"{MAX_HEADER_BYTES} safetensors allows")
@@ -386,3 +389,49 @@ def _check_entries(header: dict[str, Any], buffer_size: int, refuse: Any) -> Non
         position = end
     if position != buffer_size:
         raise refuse(f"its arrays cover {position} of the {buffer_size} data bytes")
+
+
+# --- files from PyTorch --------------------------------------------------------------------------
+
+
+def _has_bfloat16(header: dict[str, Any]) -> bool:
+    return any(entry["dtype"] == "BF16" for name, entry in header.items()
+               if name != "__metadata__")
+
+
+def widen_bfloat16(data: bytes) -> dict[str, np.ndarray]:
+    """The arrays of a checked safetensors file, its bfloat16 ones as float32.
+
+    A bfloat16 is the upper 16 bits of the float32 of the same value (sign, 8 exponent bits,
+    7 mantissa bits), so shifting its bits up by 16 gives that float32: no value changes.
+    """
+    arrays = {}
+    for name, view in safetensors.deserialize(data):
+        if view["dtype"] == "BF16":
+            bits = np.frombuffer(view["data"], dtype="<u2").astype("<u4") << 16
+            arrays[name] = bits.view("<f4").reshape(view["shape"])
+        else:
+            arrays[name] = np.frombuffer(view["data"], dtype=NUMPY_DTYPES[view["dtype"]]
+                                         ).reshape(view["shape"]).copy()
+    return arrays
+
+
+NUMPY_DTYPES = {"BOOL": np.dtype(np.bool_), "U8": np.dtype("u1"), "I8": np.dtype("i1"),
+                "U16": np.dtype("<u2"), "I16": np.dtype("<i2"), "F16": np.dtype("<f2"),
+                "U32": np.dtype("<u4"), "I32": np.dtype("<i4"), "F32": np.dtype("<f4"),
+                "U64": np.dtype("<u8"), "I64": np.dtype("<i8"), "F64": np.dtype("<f8")}
+
+PYTORCH_CONVERSION = ("and layerwise never unpickles a file: convert it in PyTorch with "
+                      "safetensors.torch.save_file(model.state_dict(), \"model.safetensors\")")
+
+
+def pytorch_file_hint(head: bytes) -> str:
+    """A sentence for a file whose first bytes are those of what torch.save writes: a zip
+    archive holding a pickle (PyTorch 1.6 on), or a bare pickle (earlier, or
+    _use_new_zipfile_serialization=False); "" for other bytes."""
+    if head.startswith(b"PK\x03\x04"):
+        return (f"; it is a zip archive, the format of torch.save (a pickle inside), "
+                f"{PYTORCH_CONVERSION}")
+    if head[:1] == b"\x80" and 2 <= head[1] <= 5:
+        return f"; it starts as a pickle does (torch.save, pickle.dump), {PYTORCH_CONVERSION}"
+    return ""

@@ -1,5 +1,5 @@
-"""The `layerwise` command: train, evaluate, predict, diagnose, report, verify, gradcheck,
-download.
+"""The `layerwise` command: train, evaluate, predict, export, diagnose, report, verify,
+gradcheck, download.
 
 User errors print one line (`layerwise: error: ...`) and exit with status 2; `--debug`
 shows the traceback instead. A file read without a checksum is a line `layerwise: note: ...`.
@@ -108,6 +108,11 @@ def parser() -> argparse.ArgumentParser:
     predict.add_argument("target", metavar="RUN_DIR_OR_CHECKPOINT")
     predict.add_argument("files", nargs="+", metavar="FILE", help="PNG, .npy or IDX files")
     predict.add_argument("--top", type=int, default=3, help="classes shown per image")
+
+    export = commands.add_parser("export", help="write a run's model as an ONNX file",
+                                 parents=[debug])
+    export.add_argument("target", metavar="RUN_DIR_OR_CHECKPOINT")
+    export.add_argument("output", metavar="FILE.onnx", help="the ONNX file to write")
 
     report = commands.add_parser("report", help="write a run folder's report.html again",
                                  parents=[debug])
@@ -559,6 +564,54 @@ def as_samples(values: np.ndarray, shape: tuple[int, ...], name: str) -> np.ndar
                      f"values per sample")
 
 
+# --- export -----------------------------------------------------------------------------------
+
+
+def input_description(dataset: str, shape: tuple[int, ...]) -> str:
+    """What a run's model takes (as train/run.py's model_inputs and load_splits make it)."""
+    if dataset == "fashion-mnist":
+        return ("pixel values in [0, 1] (the images' 0..255 divided by 255); the model "
+                "standardizes them itself")
+    return f"the {shape[0]} coordinates of a point of the {dataset} dataset, as it makes them"
+
+
+def command_export(arguments: argparse.Namespace) -> int:
+    import json
+
+    from layerwise.onnx.common import require_onnx
+    from layerwise.train.run import load_trained_model
+
+    target, output = Path(arguments.target), Path(arguments.output)
+    if not target.exists():
+        raise FileNotFoundError(f"no such run folder or model file: {target}")
+    folder = output.parent if str(output.parent) else Path(".")
+    if not folder.is_dir():
+        raise FileNotFoundError(f"cannot write {output}: the folder {folder} does not exist")
+    try:
+        require_onnx()
+    except ImportError as error:
+        raise UsageError(f"layerwise export: {error}") from None
+    from layerwise.onnx import export
+
+    trained = load_trained_model(target)
+    shape, classes = trained.input_shape, trained.classes
+    scaling = input_description(trained.config.dataset, shape)
+    example = np.random.default_rng(0).random((2, *shape), dtype=np.float32)
+    proto = export(trained.model, example, output, input_names=["input"],
+                   output_names=["logits"], metadata={
+                       "classes": json.dumps(classes), "input_shape": json.dumps(list(shape)),
+                       "input": f"float32 (batch, {', '.join(map(str, shape))}): {scaling}",
+                       "output": "logits (batch, classes); softmax gives probabilities",
+                       "dataset": trained.config.dataset, "model": trained.config.model})
+    count = sum(parameter.numel() for parameter in trained.model.parameters())
+    print(f"wrote {output} (ONNX opset {proto.opset_import[0].version}, {trained.config.model} "
+          f"with {count:,} parameters)")
+    print(f"input \"input\": float32 (batch, {', '.join(map(str, shape))}), {scaling}")
+    print(f"output \"logits\": float32 (batch, {len(classes)}), one per class ("
+          f"{', '.join(classes)}); softmax gives probabilities")
+    return 0
+
+
 # --- report -----------------------------------------------------------------------------------
 
 
@@ -609,8 +662,9 @@ def command_download(arguments: argparse.Namespace) -> int:
 
 
 COMMANDS = {"train": command_train, "evaluate": command_evaluate, "predict": command_predict,
-            "diagnose": command_diagnose, "report": command_report, "verify": command_verify,
-            "gradcheck": command_gradcheck, "download": command_download}
+            "export": command_export, "diagnose": command_diagnose, "report": command_report,
+            "verify": command_verify, "gradcheck": command_gradcheck,
+            "download": command_download}
 
 
 if __name__ == "__main__":

@@ -4,5 +4,6 @@ The onnx package is imported only when a function here runs (`pip install 'layer
 """
 
 from layerwise.onnx.common import OPSET, OnnxError
+from layerwise.onnx.export import export
 
-__all__ = ["OPSET", "OnnxError"]
+__all__ = ["OPSET", "OnnxError", "export"]
