@@ -1,10 +1,15 @@
 """Checkpoints: named arrays in the safetensors format, written atomically, read without
-running any code.
+running any code; and the run's JSON files, written and read the same careful way.
 
 A safetensors file is an 8-byte little-endian header length, a JSON header naming each array's
 dtype, shape and byte range, then the raw bytes. `load` checks all of that against the file's
 real size before anything is allocated or handed to the safetensors package, so a truncated,
 random or hostile file (a pickle under any name) is refused with a sentence that names it.
+
+`save` and `write_json` also record SHA-256 checksums of what they write (layerwise.checksums),
+and `load`, `load_metadata` and `read_json` compare them, so that a byte changed on disk since
+(bit rot, a bad copy, a partial overwrite) is a CheckpointError naming the file and the tensor or
+entry, not wrong numbers. A file without a record loads, with a NoChecksumWarning.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -20,6 +26,15 @@ from typing import Any
 import numpy as np
 import safetensors.numpy
 
+from layerwise.checksums import (
+    CHECKSUM_KEY,
+    json_faults,
+    json_key_at,
+    tensor_faults,
+    tensor_record,
+    warn_unchecked,
+    with_json_record,
+)
 from layerwise.devices import check_device
 from layerwise.tensor import Tensor
 
@@ -42,16 +57,20 @@ class CheckpointError(ValueError):
 
 def save(tensors: Mapping[str, Any], path: str | os.PathLike[str],
          metadata: Mapping[str, str] | None = None) -> None:
-    """Write named arrays (or Tensors) to `path` in the safetensors format, atomically.
+    """Write named arrays (or Tensors) to `path` in the safetensors format, atomically, with
+    the SHA-256 of each array's bytes.
 
     The bytes go to a temporary file in the same folder, are flushed to disk (fsync), and the
     file is renamed over `path`: a crash at any moment leaves either the old file or the new
-    one, never a torn one.
+    one, never a torn one. The checksums (of each array, with its dtype and shape, and of each
+    metadata value) go into the metadata under "layerwise.sha256", which `load_metadata` does
+    not return.
 
     Args:
         tensors: name -> ndarray or Tensor (numeric dtypes).
         path: where to write.
-        metadata: optional str -> str pairs stored in the header (a config, versions).
+        metadata: optional str -> str pairs stored in the header (a config, versions); any
+            key but "layerwise.sha256".
     """
     arrays: dict[str, np.ndarray] = {}
     for name, value in tensors.items():
@@ -61,12 +80,67 @@ def save(tensors: Mapping[str, Any], path: str | os.PathLike[str],
         if array.dtype.kind not in "biuf":
             raise TypeError(f"save: {name!r} has dtype {array.dtype}; only numeric arrays "
                             f"can be saved")
+        if array.dtype.byteorder == ">":  # safetensors is little-endian
+            array = array.astype(array.dtype.newbyteorder("<"))
         arrays[name] = array if array.flags.c_contiguous else array.copy(order="C")
     for key, value in (metadata or {}).items():
         if not isinstance(key, str) or not isinstance(value, str):
             raise TypeError(f"save: metadata must map str to str, got {key!r}: {value!r}")
-    payload = safetensors.numpy.save(arrays, metadata=dict(metadata) if metadata else None)
+    if CHECKSUM_KEY in (metadata or {}):
+        raise ValueError(f"save: the metadata key {CHECKSUM_KEY!r} is layerwise's own (the "
+                         f"checksums of the file); name yours otherwise")
+    stored = dict(metadata or {})
+    stored[CHECKSUM_KEY] = tensor_record(arrays, stored)
+    payload = safetensors.numpy.save(arrays, metadata=stored)
     write_atomically(Path(path), payload)
+
+
+def write_json(path: str | os.PathLike[str], content: Mapping[str, Any], indent: int = 2) -> None:
+    """Write a JSON object atomically, with the SHA-256 of each top-level value under the key
+    "layerwise.sha256" (which `read_json` checks and removes)."""
+    text = json.dumps(with_json_record(content), indent=indent)
+    write_atomically(Path(path), (text + "\n").encode())
+
+
+def read_json(path: str | os.PathLike[str]) -> Any:
+    """The JSON value in `path`; an object written by `write_json` is checked against its
+    checksums and returned without them.
+
+    Raises:
+        FileNotFoundError: there is no such file.
+        ValueError: the file is not UTF-8 JSON.
+        CheckpointError: a top-level value changed since it was written; the message names it.
+    """
+    path = Path(path)
+    content = _parse_json(path, ValueError)
+    if isinstance(content, dict):
+        faults = json_faults(content)
+        if faults is None:
+            warn_unchecked(path)
+        elif faults:
+            raise corrupt(path, faults)
+    return content
+
+
+def _parse_json(path: Path, error_class: type[ValueError]) -> Any:
+    """The JSON value of a file; `error_class` names the file, and the entry where the text
+    stops being JSON."""
+    raw = path.read_bytes()
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except ValueError as error:  # not UTF-8, not JSON
+        if isinstance(error, UnicodeDecodeError):
+            text, position = raw[:error.start].decode("utf-8"), error.start
+        else:
+            text, position = raw.decode("utf-8"), getattr(error, "pos", 0)
+        key = json_key_at(text, position)
+        where = f", in entry {key!r}" if key is not None else ""
+        raise error_class(f"{path}: not valid JSON ({error}){where}") from None
+
+
+def corrupt(path: Path, faults: list[str]) -> CheckpointError:
+    """The error of a file whose content differs from its checksum record."""
+    return CheckpointError(f"{path}: corrupt: {'; '.join(faults)}")
 
 
 def write_atomically(path: Path, payload: bytes) -> None:
@@ -107,15 +181,21 @@ def load(path: str | os.PathLike[str], weights_only: bool = True,
     PyTorch's `weights_only` and `map_location` (the CPU is the only device) are accepted and
     change nothing.
 
+    The arrays are checked against the checksums `save` recorded; a file without them (written
+    before layerwise kept them, or by another program) loads with a NoChecksumWarning.
+
     Raises:
         FileNotFoundError: there is no such file.
         CheckpointError: the file is not a valid safetensors file (too short, header length
             beyond the file, header not JSON, a name given twice, unknown dtype, sizes NumPy
-            cannot hold, byte ranges that do not fit).
+            cannot hold, byte ranges that do not fit), or it is corrupt: a tensor's bytes,
+            dtype or shape, or a metadata value, differ from its checksum record (the message
+            names each).
     """
     if isinstance(map_location, str):
         check_device(map_location, "load")
     data, header = _read_checked(Path(path), with_data=True)
+    _verify(Path(path), header, memoryview(data)[len(data) - _data_size(header):])
     try:
         arrays = widen_bfloat16(data) if _has_bfloat16(header) else safetensors.numpy.load(data)
     except Exception as error:  # the header passed our checks; report anything else as ours
@@ -126,16 +206,57 @@ def load(path: str | os.PathLike[str], weights_only: bool = True,
 
 
 def load_metadata(path: str | os.PathLike[str]) -> dict[str, str]:
-    """The str -> str metadata stored in a checkpoint's header ({} if none).
+    """The str -> str metadata stored in a checkpoint's header ({} if none), without the
+    checksums `save` adds.
 
-    The whole header is checked as in `load`, so a file this accepts is one `load` reads.
+    The whole header is checked as in `load`, and the metadata and each tensor's dtype and
+    shape against the checksums (the tensors' bytes are not read: `load` checks them).
 
     Raises:
         FileNotFoundError: there is no such file.
-        CheckpointError: the file is not a valid safetensors file.
+        CheckpointError: the file is not a valid safetensors file, or its header is corrupt.
     """
     _, header = _read_checked(Path(path), with_data=False)
-    return dict(header.get("__metadata__") or {})
+    _verify(Path(path), header, None)
+    metadata = dict(header.get("__metadata__") or {})
+    metadata.pop(CHECKSUM_KEY, None)
+    return metadata
+
+
+def verify(path: str | os.PathLike[str]) -> bool:
+    """Check a safetensors file or a JSON file of a run against its checksums, without
+    creating any array: True when it has them and they match, False when it has none.
+
+    Raises:
+        FileNotFoundError: there is no such file.
+        CheckpointError: the file is not valid, or it is corrupt (the message says where).
+    """
+    path = Path(path)
+    if path.suffix == ".json":
+        if not path.is_file():
+            raise FileNotFoundError(f"no such file: {path}")
+        content = _parse_json(path, CheckpointError)
+        faults = json_faults(content) if isinstance(content, dict) else None
+    else:
+        data, header = _read_checked(path, with_data=True)
+        faults = tensor_faults(header, memoryview(data)[len(data) - _data_size(header):])
+    if faults:
+        raise corrupt(path, faults)
+    return faults is not None
+
+
+def _verify(path: Path, header: dict[str, Any], data: memoryview | None) -> None:
+    faults = tensor_faults(header, data)
+    if faults is None:
+        warn_unchecked(path)
+    elif faults:
+        raise corrupt(path, faults)
+
+
+def _data_size(header: dict[str, Any]) -> int:
+    """The size of a checked header's data buffer (its ranges cover it exactly)."""
+    return max((entry["data_offsets"][1] for name, entry in header.items()
+                if name != "__metadata__"), default=0)
 
 
 def _read_checked(path: Path, with_data: bool) -> tuple[bytes, dict[str, Any]]:
@@ -165,7 +286,8 @@ def _read_checked(path: Path, with_data: bool) -> tuple[bytes, dict[str, Any]]:
         except RecursionError:
             raise refuse("its header is not JSON (nested too deeply)") from None
         except ValueError as error:  # not UTF-8, not JSON, a number of 4,300 digits or more
-            raise refuse(f"its header is not JSON ({error})") from None
+            raise refuse(f"its header is not JSON ({error}){_place(header_bytes, error)}"
+                         ) from None
         if not isinstance(header, dict):
             raise refuse("its header is not a JSON object")
         _check_entries(header, size - 8 - header_length, refuse)
@@ -174,6 +296,27 @@ def _read_checked(path: Path, with_data: bool) -> tuple[bytes, dict[str, Any]]:
         file.seek(0)
         data = file.read()
     return data, header
+
+
+# In a header's text, a key that opens an object (a tensor's entry, "__metadata__"), and a key
+# whose value is a string (a metadata value); the quote before either is not escaped.
+OBJECT_KEY = re.compile(r'(?<!\\)"((?:[^"\\]|\\.)*)"\s*:\s*\{')
+STRING_KEY = re.compile(r'(?<!\\)"((?:[^"\\]|\\.)*)"\s*:\s*"')
+
+
+def _place(header: bytes, error: ValueError) -> str:
+    """Where in the header a JSON error is, by the tensor or metadata key it falls in ("" when
+    before any), so that a changed byte is named even when the header no longer parses."""
+    position = error.start if isinstance(error, UnicodeDecodeError) else getattr(error, "pos", 0)
+    text = header[:position].decode("utf-8", errors="replace") \
+        if isinstance(error, UnicodeDecodeError) else header.decode("utf-8")[:position]
+    objects = list(OBJECT_KEY.finditer(text))
+    if not objects:
+        return ""
+    if objects[-1].group(1) != "__metadata__":
+        return f", in the entry of tensor {objects[-1].group(1)!r}"
+    keys = list(STRING_KEY.finditer(text, objects[-1].end()))
+    return f", in metadata {keys[-1].group(1)!r}" if keys else ", in its __metadata__"
 
 
 class _RepeatedKeyError(ValueError):

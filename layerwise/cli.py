@@ -1,8 +1,8 @@
-"""The `layerwise` command: train, evaluate, predict, export, diagnose, report, gradcheck,
-download.
+"""The `layerwise` command: train, evaluate, predict, export, diagnose, report, verify,
+gradcheck, download.
 
 User errors print one line (`layerwise: error: ...`) and exit with status 2; `--debug`
-shows the traceback instead.
+shows the traceback instead. A file read without a checksum is a line `layerwise: note: ...`.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import sys
 import threading
 import time
 import traceback
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from layerwise.checkpoint import CheckpointError
+from layerwise.checksums import NoChecksumWarning
 from layerwise.distributed import DistributedError, launched_by_mpi, world
 from layerwise.settings import detect_anomaly
 from layerwise.train.config import (
@@ -116,6 +118,11 @@ def parser() -> argparse.ArgumentParser:
                                  parents=[debug])
     report.add_argument("run", metavar="RUN", help="the folder of a layerwise train run")
 
+    verify = commands.add_parser(
+        "verify", parents=[debug],
+        help="check the files of a run folder (or one file) against their checksums")
+    verify.add_argument("target", metavar="RUN_OR_FILE")
+
     commands.add_parser("gradcheck", help="gradcheck every op and a small network in float64",
                         parents=[debug])
 
@@ -169,7 +176,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def run_command(arguments: argparse.Namespace) -> int:
     try:
-        status = COMMANDS[arguments.command](arguments)
+        with warnings.catch_warnings():  # each command notes each unchecked file once
+            warnings.simplefilter("default", NoChecksumWarning)
+            warnings.showwarning = show_note(warnings.showwarning)
+            status = COMMANDS[arguments.command](arguments)
         sys.stdout.flush()  # here, where a closed pipe is handled, rather than at exit
         return status
     except KeyboardInterrupt:
@@ -201,6 +211,19 @@ def run_command(arguments: argparse.Namespace) -> int:
             # down (half a second with matplotlib and numba loaded) would otherwise print
             # "Exception ignored" tracebacks or end the process by SIGINT, not its status.
             signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def show_note(show: Any) -> Any:
+    """warnings.showwarning, with a NoChecksumWarning as one `layerwise: note:` line."""
+
+    def shown(message: Warning | str, category: type[Warning], *where: Any, **keywords: Any
+              ) -> None:
+        if issubclass(category, NoChecksumWarning):
+            note(f"layerwise: note: {message}")
+        else:
+            show(message, category, *where, **keywords)
+
+    return shown
 
 
 def silence_stdout() -> None:
@@ -599,6 +622,20 @@ def command_report(arguments: argparse.Namespace) -> int:
     return 0
 
 
+# --- verify ---------------------------------------------------------------------------------
+
+
+def command_verify(arguments: argparse.Namespace) -> int:
+    from layerwise.train.verify import summary, verify_run
+
+    checks = verify_run(Path(arguments.target))
+    width = max(len(check.path.name) for check in checks)
+    for check in checks:
+        print(f"{check.path.name:<{width}}  {check.verdict}")
+    print(summary(checks))
+    return 1 if any(check.corrupt for check in checks) else 0
+
+
 # --- gradcheck and download -------------------------------------------------------------------
 
 
@@ -626,7 +663,8 @@ def command_download(arguments: argparse.Namespace) -> int:
 
 COMMANDS = {"train": command_train, "evaluate": command_evaluate, "predict": command_predict,
             "export": command_export, "diagnose": command_diagnose, "report": command_report,
-            "gradcheck": command_gradcheck, "download": command_download}
+            "verify": command_verify, "gradcheck": command_gradcheck,
+            "download": command_download}
 
 
 if __name__ == "__main__":

@@ -803,6 +803,90 @@ HEALTH: dict[str, Trigger] = {
     "diagnose-flags": lambda box: cli("diagnose", box.run(), "--lr", "0.1"),
 }
 
+def flip_last_byte(path: Path) -> Path:
+    """Change the last byte of a file (the last tensor's, in a safetensors file)."""
+    raw = bytearray(path.read_bytes())
+    raw[-1] ^= 1
+    path.write_bytes(raw)
+    return path
+
+
+def linear_checkpoint(box: Sandbox, name: str, metadata: dict[str, str] | None = None) -> Path:
+    """A checkpoint of Linear(2, 3) (tensors bias and weight, in that order), with checksums."""
+    path = box.folder / name
+    lw.save(nn.Linear(2, 3).state_dict(), path, metadata=metadata)
+    return path
+
+
+def replaced(path: Path, old: bytes, new: bytes) -> Path:
+    """The file with `old` (found once) replaced by `new`, of the same length."""
+    raw = path.read_bytes()
+    assert raw.count(old) == 1 and len(old) == len(new)
+    path.write_bytes(raw.replace(old, new))
+    return path
+
+
+def spoil_run_file(box: Sandbox, name: str, spoil: Callable[[Path], object]) -> Path:
+    """A copy of the run with one of its files spoiled."""
+    folder = box.run_copy()
+    spoil(folder / name)
+    return folder
+
+
+def edit_config(path: Path) -> None:
+    """Change a setting in config.json, as a user with an editor would."""
+    content = json.loads(path.read_text())
+    content["config"]["lr"] = 0.5
+    path.write_text(json.dumps(content, indent=2))
+
+
+def change_json_value(path: Path, key: str) -> None:
+    """Change the first digit of a top-level value of a JSON file."""
+    text = path.read_text()
+    start = text.index(f'"{key}": ')
+    position = next(index for index in range(start + len(key) + 4, len(text))
+                    if text[index].isdigit() and not text[index + 1].isdigit())
+    path.write_text(text[:position] + str((int(text[position]) + 1) % 10) + text[position + 1:])
+
+
+def written_json(box: Sandbox) -> Path:
+    path = box.folder / "state.json"
+    lw.checkpoint.write_json(path, {"epoch": 3})
+    return path
+
+
+CHECKSUMS: dict[str, Trigger] = {
+    "checkpoint-corrupt-tensor": lambda box: lw.load(flip_last_byte(
+        linear_checkpoint(box, "corrupt.safetensors"))),
+    "checkpoint-corrupt-dtype": lambda box: lw.load(replaced(
+        linear_checkpoint(box, "dtype.safetensors"), b'"weight":{"dtype":"F32"',
+        b'"weight":{"dtype":"I32"')),
+    "checkpoint-corrupt-metadata": lambda box: lw.load_metadata(replaced(
+        linear_checkpoint(box, "metadata.safetensors", {"epoch": "3"}), b'"epoch":"3"',
+        b'"epoch":"4"')),
+    "checkpoint-corrupt-record-key": lambda box: lw.load(replaced(
+        linear_checkpoint(box, "key.safetensors"), b"layerwise.sha256", b"layerwise.sha257")),
+    "checkpoint-header-json-entry": lambda box: lw.load(replaced(
+        linear_checkpoint(box, "header.safetensors"), b'"weight":{"dtype":"F32","shape":[3',
+        b'"weight":{"dtype":"F32","shape":[#')),
+    "save-reserved-metadata": lambda box: lw.save({"x": np.zeros(2)}, box.folder / "x.safetensors",
+                                                  metadata={"layerwise.sha256": "mine"}),
+    "json-corrupt": lambda box: lw.checkpoint.read_json(replaced(
+        written_json(box), b'"epoch": 3', b'"epoch": 4')),
+    "cli-resume-corrupt": lambda box: cli("train", "--resume", spoil_run_file(
+        box, "checkpoint.safetensors", flip_last_byte), "--epochs", "2", "--quiet"),
+    "cli-evaluate-corrupt": lambda box: cli("evaluate", spoil_run_file(
+        box, "model.safetensors", flip_last_byte)),
+    "cli-config-edited": lambda box: cli("train", "--resume", spoil_run_file(
+        box, "config.json", edit_config), "--epochs", "2", "--quiet"),
+    "cli-diagnose-corrupt": lambda box: cli("diagnose", spoil_run_file(
+        box, "health.json", lambda path: change_json_value(path, "every"))),
+    "cli-report-corrupt": lambda box: cli("report", spoil_run_file(
+        box, "metrics.json", lambda path: change_json_value(path, "epochs"))),
+    "cli-verify-missing": lambda box: cli("verify", box.folder / "nowhere"),
+    "cli-verify-not-a-run": lambda box: cli("verify", box.folder),
+}
+
 
 class OnnxNet(nn.Module):
     """A model whose forward is given: the ONNX export rows' `Net`."""
@@ -920,7 +1004,7 @@ TORCH_WEIGHTS: dict[str, Trigger] = {
 TRIGGERS: dict[str, Trigger] = {**SHAPES, **SPATIAL, **LABELS, **DTYPES, **HYPERPARAMETERS,
                                 **AUTOGRAD, **DATA_FILES, **CHECKPOINTS, **CLI, **PYTORCH_API,
                                 **GRAPH_VIEW, **REPORT, **HEALTH, **DISTRIBUTED,
-                                **TORCH_WEIGHTS, **ONNX_EXPORT}
+                                **TORCH_WEIGHTS, **ONNX_EXPORT, **CHECKSUMS}
 
 # Rows whose message belongs to a file owned by someone else and is not there yet.
 PLANNED = {
