@@ -137,6 +137,7 @@ def test_every_truncation_of_a_valid_file_is_refused(tmp_path: Path) -> None:
             lw.load(cut)
 
 
+@pytest.mark.filterwarnings("ignore::layerwise.NoChecksumWarning")
 def test_a_valid_file_may_start_with_byte_0x80(tmp_path: Path) -> None:
     """0x80 opens every pickle, and also a safetensors header of 128 bytes: validation, not
     sniffing, must decide."""

@@ -22,6 +22,10 @@ import torch
 import layerwise as lw
 from layerwise import nn
 
+# Files PyTorch writes carry no layerwise checksum; the notice for that is tested in
+# tests/test_checksums.py.
+pytestmark = pytest.mark.filterwarnings("ignore::layerwise.NoChecksumWarning")
+
 TORCH_CONVERSION = ('convert it in PyTorch with '
                     'safetensors.torch.save_file(model.state_dict(), "model.safetensors")')
 
