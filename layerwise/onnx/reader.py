@@ -1,0 +1,126 @@
+"""Reading an ONNX file safely: it is parsed as protobuf (nothing in it is executed), and a
+file that is not ONNX, an opset too old, an operator layerwise cannot map, external data outside
+the model's folder, or a model onnx.checker rejects each stops the load with an OnnxError that
+names the file."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from layerwise.onnx.common import OLDEST_OPSET, OPSET, OnnxError, require_onnx
+
+DEFAULT_DOMAINS = ("", "ai.onnx")
+
+# The first bytes of files people mistake for ONNX models, and what they are.
+_SIGNATURES = (
+    (b"PK\x03\x04", "a zip archive (torch.save writes these)"),
+    (b"\x93NUMPY", "a NumPy .npy array"),
+    (b"\x89HDF", "an HDF5 file (Keras?)"),
+)
+
+
+def _looks_like(data: bytes) -> str | None:
+    """What a non-ONNX file looks like, from its first bytes, or None."""
+    for signature, kind in _SIGNATURES:
+        if data.startswith(signature):
+            return kind
+    if len(data) > 1 and data[0] == 0x80 and 2 <= data[1] <= 5:
+        return "a Python pickle (never loaded here: unpickling runs code)"
+    header_length = int.from_bytes(data[:8], "little") if len(data) >= 8 else 0
+    if 0 < header_length <= len(data) - 8 and data[8:9] == b"{":
+        return "a safetensors file (weights only; see docs/interop.md)"
+    return None
+
+
+def read_model(path: Path) -> Any:
+    """The ModelProto in `path`, parsed without loading external data."""
+    onnx_module = require_onnx()
+    if not path.exists():
+        raise FileNotFoundError(f"lw.onnx.load: no file {path}")
+    if path.is_dir():
+        raise OnnxError(f"lw.onnx.load: {path} is a folder; expected an ONNX model file")
+    data = path.read_bytes()
+    if not data:
+        raise OnnxError(f"lw.onnx.load: {path} is empty; expected an ONNX model")
+    kind = _looks_like(data)
+    if kind is not None:
+        raise OnnxError(f"lw.onnx.load: {path} is {kind}, not an ONNX model")
+    model = onnx_module.ModelProto()
+    try:
+        model.ParseFromString(data)
+    except Exception as error:  # protobuf's DecodeError, or RuntimeWarning-free C++ failures
+        raise OnnxError(f"lw.onnx.load: {path} is not an ONNX model, or is truncated "
+                        f"(protobuf cannot parse its {len(data)} bytes: {error})") from None
+    if model.ir_version <= 0 or not model.HasField("graph") or not model.graph.output:
+        raise OnnxError(f"lw.onnx.load: {path} is not an ONNX model, or is truncated (it has "
+                        f"no IR version or no graph outputs)")
+    return model
+
+
+def opset_of(model: Any, path: Path) -> int:
+    """The version of the default ONNX domain the model imports; OnnxError when older than
+    OLDEST_OPSET."""
+    versions = [entry.version for entry in model.opset_import if entry.domain in DEFAULT_DOMAINS]
+    if not versions:
+        raise OnnxError(f"lw.onnx.load: {path} imports no opset of the default ONNX domain")
+    if versions[0] < OLDEST_OPSET:
+        raise OnnxError(
+            f"lw.onnx.load: {path} uses opset {versions[0]}; layerwise reads opsets "
+            f"{OLDEST_OPSET} and newer. Convert it first: onnx.version_converter."
+            f"convert_version(onnx.load(path), {OPSET})")
+    return int(versions[0])
+
+
+def check_operators(nodes: Iterable[Any], supported: Iterable[str], path: Path) -> None:
+    """One OnnxError listing every operator layerwise cannot map (custom domains included),
+    each with its number of nodes."""
+    known = set(supported)
+    missing: Counter[str] = Counter()
+    for node in nodes:
+        if node.domain not in DEFAULT_DOMAINS:
+            missing[f"{node.domain}::{node.op_type}"] += 1
+        elif node.op_type not in known:
+            missing[node.op_type] += 1
+    if missing:
+        listed = ", ".join(f"{name} ({count} node{'s' * (count > 1)})"
+                           for name, count in sorted(missing.items()))
+        raise OnnxError(f"lw.onnx.load: {path} uses {len(missing)} operator"
+                        f"{'s' * (len(missing) > 1)} layerwise cannot import: {listed}. "
+                        f"docs/interop.md lists the ones it can")
+
+
+def load_external_data(model: Any, path: Path) -> None:
+    """Read initializers kept in separate files, only from inside the model's folder."""
+    onnx_module = require_onnx()
+    folder = path.parent.resolve()
+    external = [tensor for tensor in model.graph.initializer
+                if tensor.data_location == onnx_module.TensorProto.EXTERNAL]
+    if model.graph.sparse_initializer:
+        raise OnnxError(f"lw.onnx.load: {path} has sparse initializers, which layerwise does "
+                        f"not read")
+    for tensor in external:
+        entries = {entry.key: entry.value for entry in tensor.external_data}
+        location = entries.get("location", "")
+        target = (folder / location).resolve()
+        if not location or Path(location).is_absolute() or not target.is_relative_to(folder):
+            raise OnnxError(
+                f"lw.onnx.load: {path}: initializer {tensor.name!r} keeps its data in "
+                f"{location!r}, outside the model's folder {folder}; refusing to read it")
+        if not target.is_file():
+            raise OnnxError(f"lw.onnx.load: {path}: initializer {tensor.name!r} keeps its data "
+                            f"in {location!r}, which does not exist in {folder}")
+    if external:
+        onnx_module.external_data_helper.load_external_data_for_model(model, str(folder))
+
+
+def check_model(model: Any, path: Path) -> None:
+    """onnx.checker's verdict on the graph (types, attributes, topological order)."""
+    onnx_module = require_onnx()
+    try:
+        onnx_module.checker.check_model(model)
+    except onnx_module.checker.ValidationError as error:
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else "invalid"
+        raise OnnxError(f"lw.onnx.load: onnx.checker rejects {path}: {first_line}") from None
