@@ -135,9 +135,7 @@ def _conv_transpose(node: Node) -> Kernel:
 
 
 def _pool_options(node: Node) -> tuple[list[int], bool, str]:
-    kernel = node.integers("kernel_shape")
-    if not kernel:
-        raise node.fail("the kernel_shape attribute is missing")
+    kernel = [int(k) for k in node.attributes["kernel_shape"]]  # required: the checker saw it
     if any(node.outputs[1:]):
         raise node.fail("the Indices output is not supported")
     return kernel, bool(node.integer("ceil_mode", 0)), _auto_pad(

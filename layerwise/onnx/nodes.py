@@ -78,12 +78,8 @@ def array_of(value: Any) -> np.ndarray:
 
 
 def static_ints(node: Node, value: Any, what: str) -> list[int]:
-    """An input that must be known without running the graph (a shape, axes, pads) as ints."""
-    if value is None:
-        raise node.fail(f"the {what} input is missing")
-    if isinstance(value, Tensor) and value.requires_grad:
-        raise node.fail(f"the {what} input depends on the model's parameters; layerwise needs "
-                        f"it as a constant or computed from shapes")
+    """An input that must be known without running the graph (a shape, axes, pads) as ints
+    (the checker has made sure that the input is there)."""
     return [int(item) for item in array_of(value).reshape(-1)]
 
 

@@ -125,8 +125,8 @@ def _gemm(node: Node) -> Kernel:
 def _batch_normalization(node: Node) -> Kernel:
     """Inference: (x - running_mean) / sqrt(running_var + epsilon) * scale + B per channel."""
     if node.integer("training_mode", 0):
-        raise node.fail("training_mode=1 is not supported (a model is imported for inference "
-                        "statistics; export it in eval mode)")
+        raise node.fail("training_mode=1 is not supported (layerwise normalizes with the "
+                        "running statistics; export the model in eval mode)")
     if any(node.outputs[1:]):
         raise node.fail("the running-statistics outputs (training mode) are not supported")
     eps = node.scalar("epsilon", 1e-5)

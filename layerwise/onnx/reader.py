@@ -122,5 +122,5 @@ def check_model(model: Any, path: Path) -> None:
     try:
         onnx_module.checker.check_model(model)
     except onnx_module.checker.ValidationError as error:
-        first_line = str(error).strip().splitlines()[0] if str(error).strip() else "invalid"
-        raise OnnxError(f"lw.onnx.load: onnx.checker rejects {path}: {first_line}") from None
+        verdict = " ".join(str(error).split())
+        raise OnnxError(f"lw.onnx.load: onnx.checker rejects {path}: {verdict}") from None
