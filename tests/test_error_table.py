@@ -915,8 +915,8 @@ ONNX_IMPORT: dict[str, Trigger] = {
     "onnx-no-default-opset": lambda box: onnx_with(box, "custom.onnx", custom_opset_only),
     "onnx-old-opset": lambda box: load_onnx(box, "old.onnx", relu_model(opset=12)),
     "onnx-unsupported": lambda box: load_onnx(box, "trig.onnx", onnx_model(
-        [onnx_node("Sin", ["x"], ("a",)), onnx_node("Sin", ["a"], ("b",)),
-         onnx_node("Cos", ["b"])], {"x": (2, 3)})),
+        [onnx_node("Sinh", ["x"], ("a",)), onnx_node("Sinh", ["a"], ("b",)),
+         onnx_node("Cosh", ["b"])], {"x": (2, 3)})),
     "onnx-custom-domain": lambda box: onnx_with(box, "fused.onnx", custom_node),
     "onnx-external-outside": lambda box: external_weight(box, "../secret.bin"),
     "onnx-external-missing": lambda box: external_weight(box, "weights.bin"),

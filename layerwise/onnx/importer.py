@@ -21,8 +21,8 @@ from layerwise.nn.parameter import Parameter
 from layerwise.onnx import reader
 from layerwise.onnx.common import OnnxError, require_onnx
 from layerwise.onnx.conv_ops import CONVOLUTION
+from layerwise.onnx.math_ops import ARITHMETIC
 from layerwise.onnx.nodes import Kernel, Node, Value, is_static
-from layerwise.onnx.operators import ARITHMETIC
 from layerwise.onnx.shape_ops import SHAPE
 from layerwise.tensor import Tensor
 

@@ -1,5 +1,6 @@
-"""ONNX's constants and shape operators: Constant, Shape, Gather, Concat, Cast, Reshape,
-Flatten, Transpose, (Un)Squeeze, Slice, ConstantOfShape and Identity.
+"""ONNX's constants and shape operators: Constant, Shape, Gather, GatherElements, Concat,
+Cast, Reshape, Flatten, Transpose, (Un)Squeeze, Slice, Expand, Tile, Pad, ConstantOfShape and
+Identity.
 
 Exporters compute shapes with chains such as Shape -> Gather -> Concat -> Reshape; on NumPy
 arrays (constants, or shapes of the inputs) these run in NumPy, so a chain that depends only on
@@ -184,6 +185,66 @@ def _slice(node: Node) -> Kernel:
     return kernel
 
 
+def _expand(node: Node) -> Kernel:
+    """x broadcast against `shape` (both ways: a 1 in the shape keeps x's length)."""
+    def kernel(values: list[Any]) -> Value:
+        x, shape_value = values
+        target = np.broadcast_shapes(array_of(x).shape, tuple(static_ints(node, shape_value,
+                                                                          "shape")))
+        if is_static(x):
+            return np.broadcast_to(x, target).copy()
+        return ops.Expand.apply(x, shape=target)
+    return kernel
+
+
+def _tile(node: Node) -> Kernel:
+    def kernel(values: list[Any]) -> Value:
+        x, repeats_value = values
+        repeats = tuple(static_ints(node, repeats_value, "repeats"))
+        return np.tile(x, repeats) if is_static(x) else ops.Repeat.apply(x, repeats=repeats)
+    return kernel
+
+
+def _pad(node: Node) -> Kernel:
+    """Constant padding: pads lists the counts before each axis, then after each (negative
+    counts remove values); axes (opset 18) says which axes they are for."""
+    mode = node.string("mode", "constant")
+    if mode != "constant":
+        raise node.fail(f"mode={mode!r} is not supported (only 'constant')")
+
+    def kernel(values: list[Any]) -> Value:
+        x, pads_value, fill, axes_value = padded(values, 4)
+        ndim = np.ndim(array_of(x))
+        counts = static_ints(node, pads_value, "pads")
+        axes = (list(range(ndim)) if axes_value is None
+                else [axis % ndim for axis in static_ints(node, axes_value, "axes")])
+        before, after = [0] * ndim, [0] * ndim
+        for position, axis in enumerate(axes):
+            before[axis], after[axis] = counts[position], counts[position + len(axes)]
+        torch_order = [count for axis in reversed(range(ndim))
+                       for count in (before[axis], after[axis])]
+        value = 0.0 if fill is None or np.size(array_of(fill)) == 0 else array_of(fill).item()
+        if is_static(x):
+            return ops.Pad(tuple(torch_order), value).forward(x)
+        return ops.Pad.apply(x, pad=tuple(torch_order), value=value)
+    return kernel
+
+
+def _gather_elements(node: Node) -> Kernel:
+    """y[i][j] = x[index[i][j]][j] along `axis` (PyTorch's gather); negative indices count
+    from the end."""
+    axis = node.integer("axis", 0)
+
+    def kernel(values: list[Any]) -> Value:
+        x, index = values
+        length = array_of(x).shape[axis]
+        index = np.where(array_of(index) < 0, array_of(index) + length, array_of(index))
+        if is_static(x):
+            return np.take_along_axis(x, index, axis=axis)
+        return ops.Gather.apply(x, index, axis=axis % x.ndim)
+    return kernel
+
+
 def _constant_of_shape(node: Node) -> Kernel:
     value = np.asarray(node.attributes.get("value", np.zeros(1, dtype=np.float32)))
     fill = value.reshape(-1)[0].astype(_float_dtype(node, value.dtype))
@@ -207,4 +268,8 @@ SHAPE: dict[str, Callable[[Node], Kernel]] = {
     "Squeeze": _squeeze,
     "Slice": _slice,
     "ConstantOfShape": _constant_of_shape,
+    "Expand": _expand,
+    "Tile": _tile,
+    "Pad": _pad,
+    "GatherElements": _gather_elements,
 }

@@ -1,4 +1,4 @@
-"""ONNX's arithmetic, activations, matrix products, normalizations and reductions, each
+"""ONNX's arithmetic, comparisons, activations, matrix products, normalizations and reductions, each
 translated to the layerwise ops that compute it (so the imported model is differentiable).
 
 Each entry of ARITHMETIC maps an operator name to a function that reads the node's attributes
@@ -181,6 +181,36 @@ def _reduce(function: Callable[..., Tensor], numpy_function: Callable[..., np.nd
     return translate
 
 
+def _extreme(numpy_function: Callable[..., np.ndarray], op: type[ops.Op]
+             ) -> Callable[[Node], Kernel]:
+    """Max / Min of any number of broadcasting inputs, folded pairwise."""
+    def translate(node: Node) -> Kernel:
+        def kernel(values: list[Any]) -> Value:
+            result = values[0]
+            for other in values[1:]:
+                result = (numpy_function(result, other) if is_static(result, other)
+                          else op.apply(result, other))
+            return result
+        return kernel
+    return translate
+
+
+def _where(node: Node) -> Kernel:
+    def kernel(values: list[Any]) -> Value:
+        condition, a, b = values
+        if is_static(a, b):
+            return np.where(array_of(condition), a, b)
+        return ops.Where.apply(array_of(condition), a, b)
+    return kernel
+
+
+def _comparison(numpy_function: Callable[..., np.ndarray]) -> Callable[[Node], Kernel]:
+    """A boolean result: no gradient flows through it, so it is computed in NumPy."""
+    def translate(node: Node) -> Kernel:
+        return lambda values: numpy_function(array_of(values[0]), array_of(values[1]))
+    return translate
+
+
 def _dropout(node: Node) -> Kernel:
     """Evaluation: the identity (and a mask of ones when the graph asks for it)."""
     def kernel(values: list[Any]) -> Value | tuple[Value, ...]:
@@ -200,10 +230,19 @@ ARITHMETIC: dict[str, Callable[[Node], Kernel]] = {
     "Neg": _unary(lambda x: ops.Neg.apply(x)),
     "Abs": _unary(F.abs),
     "Reciprocal": _unary(lambda x: ops.Div.apply(np.ones((), dtype=x.dtype), x)),
+    "Max": _extreme(np.maximum, ops.Maximum),
+    "Min": _extreme(np.minimum, ops.Minimum),
+    "Where": _where,
+    "Greater": _comparison(np.greater),
+    "Less": _comparison(np.less),
+    "Equal": _comparison(np.equal),
     "Exp": _unary(F.exp),
     "Log": _unary(F.log),
     "Sqrt": _unary(F.sqrt),
     "Erf": _unary(F.erf),
+    "Sin": _unary(F.sin),
+    "Cos": _unary(F.cos),
+    "Tan": _unary(F.tan),
     "Clip": _clip,
     "Relu": _unary(F.relu),
     "LeakyRelu": _leaky_relu,
@@ -220,5 +259,7 @@ ARITHMETIC: dict[str, Callable[[Node], Kernel]] = {
     "LayerNormalization": _layer_normalization,
     "ReduceMean": _reduce(reductions.mean, np.mean, axes_input_from=18),
     "ReduceSum": _reduce(reductions.sum, np.sum, axes_input_from=13),
+    "ReduceMax": _reduce(reductions.amax, np.max, axes_input_from=18),
+    "ReduceMin": _reduce(reductions.amin, np.min, axes_input_from=18),
     "Dropout": _dropout,
 }
