@@ -456,6 +456,51 @@ def test_dotted_names_nest_and_odd_names_stay_whole(tmp_path: Path) -> None:
     assert loaded.get_submodule("encoder.fc") is not None
 
 
+def test_one_element_constants_of_formulas_are_not_parameters(tmp_path: Path) -> None:
+    """GELU's 1/sqrt(2) read by a Mul stays a constant; a Linear(4, 1)'s bias is a weight."""
+    case = Case("constants", [node("Gemm", ["x", "fc.weight", "fc.bias"], ["h"], transB=1),
+                              node("Mul", ["h", "half"])],
+                {"x": floats(2, 4)}, ["y"], {"fc.weight": floats(1, 4, seed=1),
+                                             "fc.bias": floats(1, seed=2),
+                                             "half": np.full(1, 0.5, np.float32)})
+    loaded = lw.onnx.load(save(build(case), tmp_path / "constants.onnx"))
+    assert list(loaded.state_dict()) == ["fc.weight", "fc.bias"]
+
+
+@pytest.mark.skipif(not hasattr(lw.onnx, "export"), reason="needs lw.onnx.export")
+def test_round_trip_through_layerwise_export(tmp_path: Path) -> None:
+    """A layerwise model written by lw.onnx.export and read back computes the same outputs
+    and, in float64, the same gradients for every parameter by name and for the input (to
+    1e-6: the file keeps GELU's constants and BatchNorm's epsilon in float32)."""
+    lw.manual_seed(0)
+    model = lw.nn.Sequential(
+        lw.nn.Conv2d(2, 4, 3, padding=1), lw.nn.BatchNorm2d(4), lw.nn.ReLU(),
+        lw.nn.MaxPool2d(2), lw.nn.Flatten(), lw.nn.Linear(4 * 3 * 3, 8), lw.nn.GELU(),
+        lw.nn.Dropout(0.3), lw.nn.Linear(8, 3))
+    rng = np.random.default_rng(5)
+    model[1].running_mean[:] = rng.uniform(-0.3, 0.3, 4)
+    model[1].running_var[:] = rng.uniform(0.5, 2.0, 4)
+    model.eval()
+    x = rng.standard_normal((5, 2, 6, 6))
+    package: Any = lw.onnx  # export comes from another module of the package
+    package.export(model, x[:2].astype(np.float32), tmp_path / "model.onnx")
+    loaded = lw.onnx.load(tmp_path / "model.onnx", dtype=lw.float64)
+    model.double()
+    assert set(loaded.state_dict()) == {name for name in model.state_dict()
+                                        if not name.endswith("num_batches_tracked")}
+    ours_x, theirs_x = lw.tensor(x, requires_grad=True), lw.tensor(x, requires_grad=True)
+    ours, theirs = loaded(ours_x), model(theirs_x)
+    np.testing.assert_allclose(ours.data, theirs.data, rtol=1e-6, atol=1e-9)
+    upstream = lw.tensor(rng.standard_normal(ours.shape))
+    (ours * upstream).sum().backward()
+    (theirs * upstream).sum().backward()
+    np.testing.assert_allclose(ours_x.grad, theirs_x.grad, rtol=1e-6, atol=1e-9)
+    originals = dict(model.named_parameters())
+    for name, parameter in loaded.named_parameters():
+        np.testing.assert_allclose(parameter.grad, originals[name].grad, rtol=1e-6,
+                                   atol=1e-9, err_msg=name)
+
+
 def test_importing_layerwise_does_not_import_onnx() -> None:
     import subprocess
     import sys

@@ -3,7 +3,8 @@ layerwise ops, so it computes the same outputs, has gradients, and can be fine-t
 
 Floating initializers become Parameters named as in the file (PyTorch's exporters keep the
 state_dict names: "0.weight", "fc1.bias"), batch-norm statistics become buffers, and integer
-or scalar initializers (shapes, axes, the constants of a decomposed GELU) stay constants.
+initializers (shapes, axes) and one-element ones that only element-wise operators read (the
+constants of a decomposed GELU) stay constants.
 """
 
 from __future__ import annotations
@@ -31,6 +32,10 @@ TRANSLATIONS: dict[str, Callable[[Node], Kernel]] = {**ARITHMETIC, **CONVOLUTION
 
 # Inputs that are running statistics, not weights: buffers, not Parameters.
 _STATISTICS = {("BatchNormalization", 3), ("BatchNormalization", 4)}
+# Element-wise operators: a one-element initializer that only these read is a constant of a
+# formula (GELU's 1/sqrt(2), softplus's threshold), not a weight.
+_ELEMENT_WISE = {"Add", "Sub", "Mul", "Div", "Pow", "Max", "Min", "Where", "Clip", "Greater",
+                 "Less", "Equal"}
 
 
 def load(path: str | Path, dtype: DTypeLike | None = None) -> OnnxModule:
@@ -96,7 +101,9 @@ class OnnxModule(Module):
         for name, array in initializers.items():
             if array.dtype.kind == "f" and float_dtype is not None:
                 array = array.astype(float_dtype)
-            if array.dtype.kind != "f" or array.ndim == 0:
+            read_by = {op_type for op_type, _ in uses.get(name, ())}
+            if array.dtype.kind != "f" or array.ndim == 0 or (
+                    array.size == 1 and read_by and read_by <= _ELEMENT_WISE):
                 self.constants[name] = array
             elif uses.get(name) and uses[name] <= _STATISTICS:
                 self._hold(name, array.copy(), parameter=False)
