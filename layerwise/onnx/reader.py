@@ -48,10 +48,13 @@ def read_model(path: Path) -> Any:
     kind = _looks_like(data)
     if kind is not None:
         raise OnnxError(f"lw.onnx.load: {path} is {kind}, not an ONNX model")
+    # protobuf comes with onnx; it ships no type stubs
+    from google.protobuf.message import DecodeError  # type: ignore[import-untyped]
+
     model = onnx_module.ModelProto()
     try:
         model.ParseFromString(data)
-    except Exception as error:  # protobuf's DecodeError, or RuntimeWarning-free C++ failures
+    except DecodeError as error:
         raise OnnxError(f"lw.onnx.load: {path} is not an ONNX model, or is truncated "
                         f"(protobuf cannot parse its {len(data)} bytes: {error})") from None
     if model.ir_version <= 0 or not model.HasField("graph") or not model.graph.output:

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from layerwise import ops
+from layerwise.onnx.common import require_onnx
 from layerwise.onnx.nodes import Kernel, Node, Value, array_of, is_static, padded, static_ints
 
 
@@ -59,9 +60,9 @@ def _shape(node: Node) -> Kernel:
 
 
 def _cast(node: Node) -> Kernel:
-    from onnx import helper  # only reached while a model loads, with onnx imported
-
-    target = _float_dtype(node, np.dtype(helper.tensor_dtype_to_np_dtype(node.integer("to", 1))))
+    onnx = require_onnx()
+    target = _float_dtype(node, np.dtype(onnx.helper.tensor_dtype_to_np_dtype(
+        node.integer("to", 1))))
 
     def kernel(values: list[Any]) -> Value:
         x = values[0]
