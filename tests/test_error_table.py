@@ -889,6 +889,28 @@ def custom_node(model: Any) -> None:
     model.opset_import.append(helper.make_opsetid("com.example", 1))
 
 
+def corrupted_name(box: Sandbox) -> Any:
+    """relu_model() with a byte of its node's name replaced by one that is not UTF-8."""
+    model = relu_model()
+    model.graph.node[0].name = "QQQQ"
+    return lw.onnx.load(box.file("corrupted.onnx", model.SerializeToString().replace(
+        b"QQQQ", b"Q\xffQQ")))
+
+
+def checker_meets_bad_text(box: Sandbox) -> Any:
+    """The checker stumbling on text that is not UTF-8 in a part of the model no name check
+    reads (its message is decoded by pybind11)."""
+    problem = UnicodeDecodeError("utf-8", b"\xff", 0, 1, "invalid start byte")
+    with unittest.mock.patch("onnx.checker.check_model", side_effect=problem):
+        return load_onnx(box, "text.onnx", relu_model())
+
+
+def unknown_data_type(model: Any) -> Any:
+    """A Gemm model whose weight claims data type 62 (there is none)."""
+    model.graph.initializer[0].data_type = 62
+    return model
+
+
 def zip_bytes() -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
@@ -911,6 +933,13 @@ ONNX_IMPORT: dict[str, Trigger] = {
     "onnx-hdf5": lambda box: lw.onnx.load(box.file("model.h5", b"\x89HDF\r\n\x1a\n" + bytes(8))),
     "onnx-truncated": lambda box: lw.onnx.load(box.file(
         "cut.onnx", relu_model().SerializeToString()[:-12])),
+    "onnx-corrupted-name": corrupted_name,
+    "onnx-checker-text": checker_meets_bad_text,
+    "onnx-data-type": lambda box: load_onnx(box, "type.onnx", unknown_data_type(onnx_model(
+        [onnx_node("Gemm", ["x", "w"], transB=1)], {"x": (2, 3)},
+        {"w": np.zeros((4, 3), np.float32)}))),
+    "onnx-cast-type": lambda box: run_onnx_node(box, onnx_node("Cast", ["x"], to=62),
+                                                {"x": (2, 3)}),
     "onnx-no-graph": lambda box: lw.onnx.load(box.file("bare.onnx", b"\x08\x08")),
     "onnx-no-default-opset": lambda box: onnx_with(box, "custom.onnx", custom_opset_only),
     "onnx-old-opset": lambda box: load_onnx(box, "old.onnx", relu_model(opset=12)),

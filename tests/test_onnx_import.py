@@ -543,6 +543,36 @@ def test_a_file_that_is_not_onnx_is_named(name: str, tmp_path: Path) -> None:
     assert name in str(caught.value)
 
 
+def test_damaged_files_load_or_raise_onnx_error(tmp_path: Path) -> None:
+    """Every cut of a small model and 200 single-byte changes: each either loads and runs or
+    raises OnnxError (or refuses an input whose declared shape the damage changed), never
+    another exception from deep inside onnx or protobuf."""
+    case = Case("damaged", [node("Conv", ["x", "conv.weight", "conv.bias"], ["h"], pads=[1] * 4),
+                            node("Relu", ["h"], ["r"]), node("Flatten", ["r"], ["f"]),
+                            node("Gemm", ["f", "fc.weight"], transB=1)],
+                {"x": floats(2, 1, 3, 3)}, ["y"],
+                {"conv.weight": floats(2, 1, 3, 3, seed=1), "conv.bias": floats(2, seed=2),
+                 "fc.weight": floats(4, 18, seed=3)})
+    data = build(case).SerializeToString()
+    rng = np.random.default_rng(0)
+    damaged = [data[:length] for length in range(0, len(data), 3)]
+    for _ in range(200):
+        changed = bytearray(data)
+        changed[rng.integers(len(data))] = rng.integers(256)
+        damaged.append(bytes(changed))
+    path = tmp_path / "damaged.onnx"
+    for content in damaged:
+        path.write_bytes(content)
+        try:
+            model = lw.onnx.load(path)
+        except OnnxError:
+            continue
+        try:
+            model(case.inputs["x"])
+        except ValueError as error:  # OnnxError, or an input shape the damage changed
+            assert isinstance(error, OnnxError) or "OnnxModule(damaged.onnx)" in str(error)
+
+
 def test_a_pickle_is_never_unpickled(tmp_path: Path) -> None:
     class Bomb:
         def __reduce__(self) -> tuple[Any, ...]:

@@ -85,11 +85,13 @@ class OnnxModule(Module):
         super().__init__()
         onnx = require_onnx()
         self.source, self.opset = source, opset
-        initializers = {tensor.name: onnx.numpy_helper.to_array(tensor)
-                        for tensor in graph.initializer}
-        self.input_specs = [(value.name, _declared(value)) for value in graph.input
-                            if value.name not in initializers]
-        self.output_specs = [(value.name, _declared(value)) for value in graph.output]
+        initializers = {tensor.name: reader.tensor_array(
+            tensor, f"lw.onnx.load: {source}: initializer {tensor.name!r}")
+            for tensor in graph.initializer}
+        self.input_specs = [(value.name, _declared(value, f"{source}: input"))
+                            for value in graph.input if value.name not in initializers]
+        self.output_specs = [(value.name, _declared(value, f"{source}: output"))
+                             for value in graph.output]
         self.nodes = [_node(onnx, proto, index, opset, float_dtype)
                       for index, proto in enumerate(graph.node)]
         uses: dict[str, set[tuple[str, int]]] = {}
@@ -215,22 +217,21 @@ def _call(node: Node, kernel: Kernel, values: list[Any]) -> tuple[Value, ...]:
 
 
 def _node(onnx: Any, proto: Any, index: int, opset: int, float_dtype: np.dtype | None) -> Node:
-    attributes = {}
+    node = Node(proto.op_type, proto.name or f"#{index}", list(proto.input), list(proto.output),
+                {}, opset, float_dtype)
     for attribute in proto.attribute:
         value = onnx.helper.get_attribute_value(attribute)
         if attribute.type == onnx.AttributeProto.TENSOR:
-            value = onnx.numpy_helper.to_array(value)
-        attributes[attribute.name] = value
-    return Node(proto.op_type, proto.name or f"#{index}", list(proto.input), list(proto.output),
-                attributes, opset, float_dtype)
+            value = reader.tensor_array(value, f"{node.label()}: attribute {attribute.name}")
+        node.attributes[attribute.name] = value
+    return node
 
 
-def _declared(value: Any) -> tuple[str, tuple[Any, ...] | None]:
+def _declared(value: Any, what: str) -> tuple[str, tuple[Any, ...] | None]:
     """The kind ("f" floating, "i" integer, ...) and shape (ints, names of dynamic axes) of a
     graph input or output."""
     tensor_type = value.type.tensor_type
-    onnx = require_onnx()
-    kind = (np.dtype(onnx.helper.tensor_dtype_to_np_dtype(tensor_type.elem_type)).kind
+    kind = (reader.numpy_dtype(tensor_type.elem_type, f"lw.onnx.load: {what} {value.name!r}").kind
             if tensor_type.elem_type else "f")
     if not tensor_type.HasField("shape"):
         return kind, None

@@ -54,7 +54,7 @@ class Node:
 
     def string(self, name: str, default: str) -> str:
         value = self.attributes.get(name, default)
-        return value.decode() if isinstance(value, bytes) else str(value)
+        return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
     def refuse(self, name: str, allowed: Callable[[Any], bool], what: str) -> None:
         """An OnnxError unless attribute `name` (when present) passes `allowed`."""

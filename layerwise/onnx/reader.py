@@ -10,6 +10,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from layerwise.onnx.common import OLDEST_OPSET, OPSET, OnnxError, require_onnx
 
 DEFAULT_DOMAINS = ("", "ai.onnx")
@@ -60,7 +62,24 @@ def read_model(path: Path) -> Any:
     if model.ir_version <= 0 or not model.HasField("graph") or not model.graph.output:
         raise OnnxError(f"lw.onnx.load: {path} is not an ONNX model, or is truncated (it has "
                         f"no IR version or no graph outputs)")
+    _check_names(model, path)
     return model
+
+
+def _check_names(model: Any, path: Path) -> None:
+    """protobuf hands out a name that is not UTF-8 as bytes; such a file is corrupted."""
+    graph = model.graph
+    names = [graph.name, *(value.name for value in (*graph.input, *graph.output))]
+    for node in graph.node:
+        names += [node.op_type, node.domain, node.name, *node.input, *node.output,
+                  *(attribute.name for attribute in node.attribute)]
+    for tensor in graph.initializer:
+        names += [tensor.name, *(entry.key for entry in tensor.external_data),
+                  *(entry.value for entry in tensor.external_data)]
+    for name in names:
+        if not isinstance(name, str):
+            raise OnnxError(f"lw.onnx.load: {path} is corrupted: it has a name that is not "
+                            f"UTF-8 text ({name!r})")
 
 
 def opset_of(model: Any, path: Path) -> int:
@@ -119,6 +138,22 @@ def load_external_data(model: Any, path: Path) -> None:
         onnx_module.external_data_helper.load_external_data_for_model(model, str(folder))
 
 
+def numpy_dtype(code: int, what: str) -> np.dtype:
+    """The NumPy dtype of an ONNX data type code; OnnxError naming `what` for a code that is
+    none (the checker does not look at every one)."""
+    try:
+        return np.dtype(require_onnx().helper.tensor_dtype_to_np_dtype(code))
+    except (KeyError, TypeError, ValueError):
+        raise OnnxError(f"{what} has data type {code}, which is not an ONNX tensor type "
+                        f"(a damaged file?)") from None
+
+
+def tensor_array(tensor: Any, what: str) -> np.ndarray:
+    """A TensorProto's values as a NumPy array, once its data type is known to be one."""
+    numpy_dtype(tensor.data_type, what)
+    return np.asarray(require_onnx().numpy_helper.to_array(tensor))
+
+
 def check_model(model: Any, path: Path) -> None:
     """onnx.checker's verdict on the graph (types, attributes, topological order)."""
     onnx_module = require_onnx()
@@ -127,3 +162,6 @@ def check_model(model: Any, path: Path) -> None:
     except onnx_module.checker.ValidationError as error:
         verdict = " ".join(str(error).split())
         raise OnnxError(f"lw.onnx.load: onnx.checker rejects {path}: {verdict}") from None
+    except UnicodeDecodeError as error:
+        raise OnnxError(f"lw.onnx.load: onnx.checker rejects {path}: it holds text that is not "
+                        f"UTF-8 ({error.reason} at byte {error.start})") from None

@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 
 from layerwise import ops
-from layerwise.onnx.common import require_onnx
 from layerwise.onnx.nodes import Kernel, Node, Value, array_of, is_static, padded, static_ints
+from layerwise.onnx.reader import numpy_dtype
 
 
 def _float_dtype(node: Node, dtype: np.dtype) -> np.dtype:
@@ -60,9 +60,7 @@ def _shape(node: Node) -> Kernel:
 
 
 def _cast(node: Node) -> Kernel:
-    onnx = require_onnx()
-    target = _float_dtype(node, np.dtype(onnx.helper.tensor_dtype_to_np_dtype(
-        node.integer("to", 1))))
+    target = _float_dtype(node, numpy_dtype(node.integer("to", 1), f"{node.label()}: attribute to"))
 
     def kernel(values: list[Any]) -> Value:
         x = values[0]
