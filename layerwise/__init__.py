@@ -11,6 +11,7 @@ see docs/pytorch.md for what maps one to one and the few deliberate differences.
 from layerwise import data, dtypes, functional, memory, nn, onnx, ops, optim, train, viz
 from layerwise.check import GradcheckError, detect_anomaly, gradcheck, jacobian, numerical_grad
 from layerwise.checkpoint import CheckpointError, load, load_metadata, save
+from layerwise.checksums import NoChecksumWarning
 from layerwise.comparison import allclose, equal, is_tensor, isclose, numel
 from layerwise.creation import (
     arange,
@@ -138,6 +139,7 @@ if memory.wanted():
 __all__ = [
     "CheckpointError",
     "GradcheckError",
+    "NoChecksumWarning",
     "Tensor",
     "__version__",
     "abs",

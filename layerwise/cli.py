@@ -1,8 +1,8 @@
-"""The `layerwise` command: train, evaluate, predict, diagnose, report, gradcheck,
-download.
+"""The `layerwise` command: train, evaluate, predict, export, diagnose, report, verify,
+gradcheck, download.
 
 User errors print one line (`layerwise: error: ...`) and exit with status 2; `--debug`
-shows the traceback instead.
+shows the traceback instead. A file read without a checksum is a line `layerwise: note: ...`.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import sys
 import threading
 import time
 import traceback
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from layerwise.checkpoint import CheckpointError
+from layerwise.checksums import NoChecksumWarning
 from layerwise.distributed import DistributedError, launched_by_mpi, world
 from layerwise.settings import detect_anomaly
 from layerwise.train.config import (
@@ -107,9 +109,19 @@ def parser() -> argparse.ArgumentParser:
     predict.add_argument("files", nargs="+", metavar="FILE", help="PNG, .npy or IDX files")
     predict.add_argument("--top", type=int, default=3, help="classes shown per image")
 
+    export = commands.add_parser("export", help="write a run's model as an ONNX file",
+                                 parents=[debug])
+    export.add_argument("target", metavar="RUN_DIR_OR_CHECKPOINT")
+    export.add_argument("output", metavar="FILE.onnx", help="the ONNX file to write")
+
     report = commands.add_parser("report", help="write a run folder's report.html again",
                                  parents=[debug])
     report.add_argument("run", metavar="RUN", help="the folder of a layerwise train run")
+
+    verify = commands.add_parser(
+        "verify", parents=[debug],
+        help="check the files of a run folder (or one file) against their checksums")
+    verify.add_argument("target", metavar="RUN_OR_FILE")
 
     commands.add_parser("gradcheck", help="gradcheck every op and a small network in float64",
                         parents=[debug])
@@ -164,7 +176,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def run_command(arguments: argparse.Namespace) -> int:
     try:
-        status = COMMANDS[arguments.command](arguments)
+        with warnings.catch_warnings():  # each command notes each unchecked file once
+            warnings.simplefilter("default", NoChecksumWarning)
+            warnings.showwarning = show_note(warnings.showwarning)
+            status = COMMANDS[arguments.command](arguments)
         sys.stdout.flush()  # here, where a closed pipe is handled, rather than at exit
         return status
     except KeyboardInterrupt:
@@ -196,6 +211,19 @@ def run_command(arguments: argparse.Namespace) -> int:
             # down (half a second with matplotlib and numba loaded) would otherwise print
             # "Exception ignored" tracebacks or end the process by SIGINT, not its status.
             signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def show_note(show: Any) -> Any:
+    """warnings.showwarning, with a NoChecksumWarning as one `layerwise: note:` line."""
+
+    def shown(message: Warning | str, category: type[Warning], *where: Any, **keywords: Any
+              ) -> None:
+        if issubclass(category, NoChecksumWarning):
+            note(f"layerwise: note: {message}")
+        else:
+            show(message, category, *where, **keywords)
+
+    return shown
 
 
 def silence_stdout() -> None:
@@ -536,6 +564,54 @@ def as_samples(values: np.ndarray, shape: tuple[int, ...], name: str) -> np.ndar
                      f"values per sample")
 
 
+# --- export -----------------------------------------------------------------------------------
+
+
+def input_description(dataset: str, shape: tuple[int, ...]) -> str:
+    """What a run's model takes (as train/run.py's model_inputs and load_splits make it)."""
+    if dataset == "fashion-mnist":
+        return ("pixel values in [0, 1] (the images' 0..255 divided by 255); the model "
+                "standardizes them itself")
+    return f"the {shape[0]} coordinates of a point of the {dataset} dataset, as it makes them"
+
+
+def command_export(arguments: argparse.Namespace) -> int:
+    import json
+
+    from layerwise.onnx.common import require_onnx
+    from layerwise.train.run import load_trained_model
+
+    target, output = Path(arguments.target), Path(arguments.output)
+    if not target.exists():
+        raise FileNotFoundError(f"no such run folder or model file: {target}")
+    folder = output.parent if str(output.parent) else Path(".")
+    if not folder.is_dir():
+        raise FileNotFoundError(f"cannot write {output}: the folder {folder} does not exist")
+    try:
+        require_onnx()
+    except ImportError as error:
+        raise UsageError(f"layerwise export: {error}") from None
+    from layerwise.onnx import export
+
+    trained = load_trained_model(target)
+    shape, classes = trained.input_shape, trained.classes
+    scaling = input_description(trained.config.dataset, shape)
+    example = np.random.default_rng(0).random((2, *shape), dtype=np.float32)
+    proto = export(trained.model, example, output, input_names=["input"],
+                   output_names=["logits"], metadata={
+                       "classes": json.dumps(classes), "input_shape": json.dumps(list(shape)),
+                       "input": f"float32 (batch, {', '.join(map(str, shape))}): {scaling}",
+                       "output": "logits (batch, classes); softmax gives probabilities",
+                       "dataset": trained.config.dataset, "model": trained.config.model})
+    count = sum(parameter.numel() for parameter in trained.model.parameters())
+    print(f"wrote {output} (ONNX opset {proto.opset_import[0].version}, {trained.config.model} "
+          f"with {count:,} parameters)")
+    print(f"input \"input\": float32 (batch, {', '.join(map(str, shape))}), {scaling}")
+    print(f"output \"logits\": float32 (batch, {len(classes)}), one per class ("
+          f"{', '.join(classes)}); softmax gives probabilities")
+    return 0
+
+
 # --- report -----------------------------------------------------------------------------------
 
 
@@ -544,6 +620,20 @@ def command_report(arguments: argparse.Namespace) -> int:
 
     print(f"report: {write_report(Path(arguments.run))}")
     return 0
+
+
+# --- verify ---------------------------------------------------------------------------------
+
+
+def command_verify(arguments: argparse.Namespace) -> int:
+    from layerwise.train.verify import summary, verify_run
+
+    checks = verify_run(Path(arguments.target))
+    width = max(len(check.path.name) for check in checks)
+    for check in checks:
+        print(f"{check.path.name:<{width}}  {check.verdict}")
+    print(summary(checks))
+    return 1 if any(check.corrupt for check in checks) else 0
 
 
 # --- gradcheck and download -------------------------------------------------------------------
@@ -572,8 +662,9 @@ def command_download(arguments: argparse.Namespace) -> int:
 
 
 COMMANDS = {"train": command_train, "evaluate": command_evaluate, "predict": command_predict,
-            "diagnose": command_diagnose, "report": command_report,
-            "gradcheck": command_gradcheck, "download": command_download}
+            "export": command_export, "diagnose": command_diagnose, "report": command_report,
+            "verify": command_verify, "gradcheck": command_gradcheck,
+            "download": command_download}
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ all of the bookkeeping.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -19,6 +19,14 @@ from layerwise.tensor import Tensor, as_array
 
 if TYPE_CHECKING:
     from layerwise.ops.base import Op
+
+
+# Functions called as tracer(op, inputs, arrays, result, in_place) after every op that record()
+# runs, whether it is recorded in the graph or not: `arrays` are what forward got (numbers
+# converted), `in_place` says that the caller writes the result into inputs[0]'s memory.
+# layerwise.onnx installs one for the length of a forward pass, to see every input of every op
+# (the graph keeps only the inputs that require grad). Empty otherwise, which costs one test.
+tracers: list[Callable[[Op, Sequence[Any], list[np.ndarray], Tensor, bool], None]] = []
 
 
 def record(op: Op, inputs: Sequence[Any], first_array: np.ndarray | None = None) -> Tensor:
@@ -89,6 +97,9 @@ def record(op: Op, inputs: Sequence[Any], first_array: np.ndarray | None = None)
             if array is out:  # an op that returns its input unchanged: a view of it too
                 _share_memory_with_input(result, inputs)
                 break
+    if tracers:
+        for tracer in tracers:
+            tracer(op, inputs, arrays, result, first_array is not None)
     return result
 
 

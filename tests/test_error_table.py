@@ -804,6 +804,205 @@ HEALTH: dict[str, Trigger] = {
     "diagnose-flags": lambda box: cli("diagnose", box.run(), "--lr", "0.1"),
 }
 
+def flip_last_byte(path: Path) -> Path:
+    """Change the last byte of a file (the last tensor's, in a safetensors file)."""
+    raw = bytearray(path.read_bytes())
+    raw[-1] ^= 1
+    path.write_bytes(raw)
+    return path
+
+
+def linear_checkpoint(box: Sandbox, name: str, metadata: dict[str, str] | None = None) -> Path:
+    """A checkpoint of Linear(2, 3) (tensors bias and weight, in that order), with checksums."""
+    path = box.folder / name
+    lw.save(nn.Linear(2, 3).state_dict(), path, metadata=metadata)
+    return path
+
+
+def replaced(path: Path, old: bytes, new: bytes) -> Path:
+    """The file with `old` (found once) replaced by `new`, of the same length."""
+    raw = path.read_bytes()
+    assert raw.count(old) == 1 and len(old) == len(new)
+    path.write_bytes(raw.replace(old, new))
+    return path
+
+
+def spoil_run_file(box: Sandbox, name: str, spoil: Callable[[Path], object]) -> Path:
+    """A copy of the run with one of its files spoiled."""
+    folder = box.run_copy()
+    spoil(folder / name)
+    return folder
+
+
+def edit_config(path: Path) -> None:
+    """Change a setting in config.json, as a user with an editor would."""
+    content = json.loads(path.read_text())
+    content["config"]["lr"] = 0.5
+    path.write_text(json.dumps(content, indent=2))
+
+
+def change_json_value(path: Path, key: str) -> None:
+    """Change the first digit of a top-level value of a JSON file."""
+    text = path.read_text()
+    start = text.index(f'"{key}": ')
+    position = next(index for index in range(start + len(key) + 4, len(text))
+                    if text[index].isdigit() and not text[index + 1].isdigit())
+    path.write_text(text[:position] + str((int(text[position]) + 1) % 10) + text[position + 1:])
+
+
+def written_json(box: Sandbox) -> Path:
+    path = box.folder / "state.json"
+    lw.checkpoint.write_json(path, {"epoch": 3})
+    return path
+
+
+CHECKSUMS: dict[str, Trigger] = {
+    "checkpoint-corrupt-tensor": lambda box: lw.load(flip_last_byte(
+        linear_checkpoint(box, "corrupt.safetensors"))),
+    "checkpoint-corrupt-dtype": lambda box: lw.load(replaced(
+        linear_checkpoint(box, "dtype.safetensors"), b'"weight":{"dtype":"F32"',
+        b'"weight":{"dtype":"I32"')),
+    "checkpoint-corrupt-metadata": lambda box: lw.load_metadata(replaced(
+        linear_checkpoint(box, "metadata.safetensors", {"epoch": "3"}), b'"epoch":"3"',
+        b'"epoch":"4"')),
+    "checkpoint-corrupt-record-key": lambda box: lw.load(replaced(
+        linear_checkpoint(box, "key.safetensors"), b"layerwise.sha256", b"layerwise.sha257")),
+    "checkpoint-header-json-entry": lambda box: lw.load(replaced(
+        linear_checkpoint(box, "header.safetensors"), b'"weight":{"dtype":"F32","shape":[3',
+        b'"weight":{"dtype":"F32","shape":[#')),
+    "save-reserved-metadata": lambda box: lw.save({"x": np.zeros(2)}, box.folder / "x.safetensors",
+                                                  metadata={"layerwise.sha256": "mine"}),
+    "json-corrupt": lambda box: lw.checkpoint.read_json(replaced(
+        written_json(box), b'"epoch": 3', b'"epoch": 4')),
+    "cli-resume-corrupt": lambda box: cli("train", "--resume", spoil_run_file(
+        box, "checkpoint.safetensors", flip_last_byte), "--epochs", "2", "--quiet"),
+    "cli-evaluate-corrupt": lambda box: cli("evaluate", spoil_run_file(
+        box, "model.safetensors", flip_last_byte)),
+    "cli-config-edited": lambda box: cli("train", "--resume", spoil_run_file(
+        box, "config.json", edit_config), "--epochs", "2", "--quiet"),
+    "cli-diagnose-corrupt": lambda box: cli("diagnose", spoil_run_file(
+        box, "health.json", lambda path: change_json_value(path, "every"))),
+    "cli-report-corrupt": lambda box: cli("report", spoil_run_file(
+        box, "metrics.json", lambda path: change_json_value(path, "epochs"))),
+    "cli-verify-missing": lambda box: cli("verify", box.folder / "nowhere"),
+    "cli-verify-not-a-run": lambda box: cli("verify", box.folder),
+}
+
+
+class OnnxNet(nn.Module):
+    """A model whose forward is given: the ONNX export rows' `Net`."""
+
+    def __init__(self, forward: Callable[[lw.Tensor], Any], *layers: nn.Module) -> None:
+        super().__init__()
+        self.layers = nn.Sequential(*layers)
+        self.step = forward
+
+    def forward(self, x: lw.Tensor) -> Any:
+        return self.step(self.layers(x))
+
+
+OnnxNet.__name__ = "Net"
+
+
+class Noisy(nn.Module):
+    def forward(self, x: lw.Tensor) -> lw.Tensor:
+        return F.dropout(x, 0.5, training=True)
+
+
+def export(box: Sandbox, model: Any, example: Any = None, **options: Any) -> object:
+    example = np.ones((2, 3), np.float32) if example is None else example
+    return lw.onnx.export(model, example, box.folder / "model.onnx", **options)
+
+
+def net(forward: Callable[[lw.Tensor], Any]) -> nn.Module:
+    return OnnxNet(forward, nn.Linear(3, 3))
+
+
+def without_onnx(action: Callable[[], object]) -> object:
+    with unittest.mock.patch.dict(sys.modules, {"onnx": None}):
+        return action()
+
+
+ONNX_EXPORT: dict[str, Trigger] = {
+    "onnx-export-op": lambda box: export(box, OnnxNet(lambda y: y.cumsum(dim=1) + y.log1p())),
+    "onnx-export-dropout": lambda box: export(box, nn.Sequential(
+        nn.Linear(3, 3), nn.Sequential(nn.Linear(3, 3), Noisy()))),
+    "onnx-export-batch-statistics": lambda box: export(
+        box, nn.BatchNorm1d(3, track_running_stats=False)),
+    "onnx-export-computed": lambda box: export(box, OnnxNet(lambda y: y * float(y.data.sum()))),
+    "onnx-export-path": lambda box: export(box, OnnxNet(
+        lambda y: F.relu(y) if y.shape[0] > 2 else y)),
+    "onnx-export-output": lambda box: export(box, OnnxNet(lambda y: lw.tensor(y.data * 2))),
+    "onnx-export-not-tensor": lambda box: export(box, OnnxNet(lambda y: y.data)),
+    "onnx-export-not-module": lambda box: export(box, lambda x: x),
+    "onnx-export-folder": lambda _: lw.onnx.export(nn.Linear(3, 3), np.ones((2, 3)),
+                                                   "no/such/folder/model.onnx"),
+    "onnx-export-opset": lambda box: export(box, nn.Linear(3, 3), opset=13),
+    "onnx-export-no-batch": lambda box: export(box, nn.Identity(), np.float32(1)),
+    "onnx-export-empty": lambda box: export(box, nn.Linear(3, 3), ()),
+    "onnx-export-dtype": lambda box: export(box, nn.Identity(), np.array(["a"])),
+    "onnx-export-names": lambda box: export(box, nn.Linear(3, 3), input_names=["a", "b"]),
+    "onnx-export-metadata": lambda box: export(box, nn.Linear(3, 3),
+                                               metadata={"classes": ["a"]}),
+    "onnx-export-no-onnx": lambda box: without_onnx(lambda: export(box, nn.Linear(3, 3))),
+    "cli-export-missing": lambda box: cli("export", box.folder / "none", box.folder / "m.onnx"),
+    "cli-export-folder": lambda box: cli("export", box.run(),
+                                         box.folder / "no/such/folder/model.onnx"),
+    "cli-export-no-onnx": lambda box: without_onnx(
+        lambda: cli("export", box.run(), box.folder / "model.onnx")),
+}
+
+
+def torch_save_file(box: Sandbox, name: str, zipped: bool) -> object:
+    """`lw.load` of the bytes torch.save writes, a pickle (protocol 2) alone or in a zip
+    archive as PyTorch 1.6 on writes it; the pickle must not have run."""
+    marker = box.folder / "pickle-ran"
+    pickled = pickle.dumps({"weight": Payload(marker)}, protocol=2)
+    path = box.folder / name
+    if zipped:
+        with zipfile.ZipFile(path, "w") as archive:
+            archive.writestr("archive/data.pkl", pickled)
+    else:
+        path.write_bytes(pickled)
+    try:
+        return lw.load(path)
+    finally:
+        assert not marker.exists(), f"loading {name} ran the pickle's code"
+
+
+def wrapped_mlp() -> nn.Module:
+    class Wrapper(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.backbone = nn.Sequential(nn.Linear(2, 3))
+
+    return Wrapper()
+
+
+def prefixed(prefix: str) -> dict[str, np.ndarray]:
+    return {prefix + name: value for name, value in nn.Sequential(nn.Linear(2, 3)).state_dict()
+            .items()}
+
+
+TORCH_WEIGHTS: dict[str, Trigger] = {
+    "torch-save-zip": lambda box: torch_save_file(box, "pytorch_model.bin", zipped=True),
+    "torch-save-pickle": lambda box: torch_save_file(box, "model.pt", zipped=False),
+    "state-prefix-module": lambda _: nn.Sequential(nn.Linear(2, 3)).load_state_dict(
+        prefixed("module.")),
+    "state-prefix-compile": lambda _: nn.Sequential(nn.Linear(2, 3)).load_state_dict(
+        prefixed("_orig_mod.")),
+    "state-prefix-model": lambda _: wrapped_mlp().load_state_dict(prefixed("")),
+    "state-whole-module": lambda _: nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(
+        3, 1)).load_state_dict(prefixed("")),
+    "state-unknown-module": lambda _: nn.Sequential(nn.Linear(2, 3)).load_state_dict(
+        {**prefixed(""), "fc.weight": np.zeros((1, 3))}),
+    "state-transposed": lambda _: nn.Linear(2, 3).load_state_dict(
+        {"weight": np.zeros((2, 3)), "bias": np.zeros(3)}),
+    "state-path": lambda _: nn.Linear(2, 3).load_state_dict(
+        "model.safetensors"),  # type: ignore[arg-type]
+}
+
+
 # --- ONNX import (lw.onnx.load) ------------------------------------------------------------------
 
 
@@ -1003,6 +1202,7 @@ ONNX_IMPORT: dict[str, Trigger] = {
 TRIGGERS: dict[str, Trigger] = {**SHAPES, **SPATIAL, **LABELS, **DTYPES, **HYPERPARAMETERS,
                                 **AUTOGRAD, **DATA_FILES, **CHECKPOINTS, **CLI, **PYTORCH_API,
                                 **GRAPH_VIEW, **REPORT, **HEALTH, **DISTRIBUTED,
+                                **TORCH_WEIGHTS, **ONNX_EXPORT, **CHECKSUMS,
                                 **ONNX_IMPORT}
 
 # Rows whose message belongs to a file owned by someone else and is not there yet.

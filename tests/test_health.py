@@ -22,6 +22,7 @@ from layerwise.check.health import (
     smoothed_cross_entropy_floor,
 )
 from layerwise.check.overfit import overfit_batch
+from layerwise.checkpoint import read_json, write_json
 from layerwise.cli import main
 from layerwise.data import fashion_mnist
 from layerwise.models import build_model, input_statistics
@@ -266,9 +267,9 @@ def test_diagnose_prints_findings_and_refuses_non_runs(
     out = capsys.readouterr().out
     assert out.startswith(f"no findings in {run} (")
     assert "initial loss" in out and "ln 2 = 0.693" in out
-    report = json.loads((run / "health.json").read_text())
+    report = read_json(run / "health.json")
     report["samples"][-1]["parameters"]["1.weight"]["update_ratio"] = 2.5
-    (run / "health.json").write_text(json.dumps(report))
+    write_json(run / "health.json", report)
     assert main(["diagnose", str(run)]) == 0
     out = capsys.readouterr().out
     assert out.startswith(f"1 finding in {run}")

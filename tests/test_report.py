@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from layerwise.checkpoint import read_json, write_json
 from layerwise.cli import main
 from layerwise.train.callbacks import Callback
 from layerwise.train.config import RunConfig
@@ -315,6 +316,7 @@ def test_without_the_data_the_confusion_matrix_of_metrics_json_is_shown(
     shutil.copytree(fashion_run[0], folder)
     saved = json.loads((folder / "config.json").read_text())
     saved["config"]["data"] = str(tmp_path / "empty")
+    del saved["layerwise.sha256"]  # an edit made on purpose: its checksums go with it
     (folder / "config.json").write_text(json.dumps(saved))
     write_report(folder)
     _, page = read_page(folder)
@@ -401,11 +403,11 @@ def test_a_run_stopped_after_an_epoch_says_how_far_it_went(spiral_run: Path,
     finish, so the report neither calls it finished nor shows that test loss."""
     folder = tmp_path / "run"
     shutil.copytree(spiral_run, folder)
-    saved = json.loads((folder / "config.json").read_text())
+    saved = read_json(folder / "config.json")
     saved["config"]["epochs"] = 6
-    (folder / "config.json").write_text(json.dumps(saved))
-    metrics = json.loads((folder / "metrics.json").read_text())
-    (folder / "metrics.json").write_text(json.dumps({**metrics, "epochs": 2}))
+    write_json(folder / "config.json", saved)
+    metrics = read_json(folder / "metrics.json")
+    write_json(folder / "metrics.json", {**metrics, "epochs": 2})
     write_report(folder)
     _, page = read_page(folder)
     assert "Partial: stopped after epoch 3 of 6 (50 % of the run)" in page.sections["state"]

@@ -30,7 +30,6 @@ below, with their reasons.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
@@ -39,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from layerwise.checkpoint import write_atomically
+from layerwise.checkpoint import CheckpointError, read_json, write_json
 from layerwise.nn.module import Module, RemovableHandle
 from layerwise.tensor import Tensor
 from layerwise.train.callbacks import Callback
@@ -296,8 +295,7 @@ class TrainingHealth(Callback):
 
     def write(self, path: str | Path) -> None:
         """Write report() as JSON, atomically (non-finite figures as null)."""
-        text = json.dumps(_finite(self.report()), indent=1)
-        write_atomically(Path(path), (text + "\n").encode())
+        write_json(path, _finite(self.report()), indent=1)
 
     def restore(self, report: dict[str, Any], up_to_step: int) -> None:
         """Continue from an earlier report (a resumed run): its initial loss, and its samples
@@ -341,11 +339,11 @@ def check_report(report: Any, source: str) -> None:
 
 
 def read_report(path: Path) -> dict[str, Any]:
-    """health.json, checked."""
+    """health.json, checked (its checksums too: CheckpointError when they do not match)."""
     try:
-        report = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise ValueError(f"{path}: not valid JSON ({error})") from None
+        report = read_json(path)
+    except CheckpointError as error:
+        raise CheckpointError(f"{error}; restore {path.name} from a copy of the run") from None
     check_report(report, str(path))
     return report
 

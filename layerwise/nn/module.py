@@ -4,6 +4,7 @@ knows nothing about gradients: those flow through the ops its forward applies.""
 from __future__ import annotations
 
 import itertools
+import os
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, NamedTuple
 
@@ -11,6 +12,7 @@ import numpy as np
 
 from layerwise import devices, dtypes
 from layerwise.nn.parameter import Parameter
+from layerwise.nn.state_hints import names_hint, shape_hint
 from layerwise.nn.summary import summarize
 from layerwise.tensor import Tensor
 
@@ -343,6 +345,11 @@ class Module:
         parameter's dtype. With strict=True (the default) a missing or unexpected key is an
         error that names it; nothing is copied unless everything matches.
         """
+        if isinstance(state, str | os.PathLike):
+            raise TypeError(
+                f"load_state_dict for {type(self).__name__}: expected a mapping from names to "
+                f"arrays, got the path {str(state)!r}; read it first: "
+                f"model.load_state_dict(layerwise.load(path))")
         if not isinstance(state, Mapping):
             raise TypeError(
                 f"load_state_dict for {type(self).__name__}: expected a mapping from names to "
@@ -359,7 +366,8 @@ class Module:
             if unexpected:
                 problems.append("unexpected keys: " + ", ".join(repr(k) for k in unexpected))
             raise StateDictError(f"load_state_dict for {type(self).__name__}: "
-                                 + "; ".join(problems))
+                                 + "; ".join(problems)
+                                 + names_hint(self, list(own), missing, unexpected))
         updates = []
         for name, target in own.items():
             if name not in state:
@@ -375,7 +383,8 @@ class Module:
             if value.shape != array.shape:
                 raise StateDictError(
                     f"load_state_dict for {type(self).__name__}: {name!r} has shape "
-                    f"{value.shape} in the state but {array.shape} in the model")
+                    f"{value.shape} in the state but {array.shape} in the model"
+                    + shape_hint(self, name, value.shape, array.shape))
             updates.append((array, value))
         for array, value in updates:
             np.copyto(array, value, casting="unsafe")

@@ -4,6 +4,7 @@ The onnx package is imported only when a function here runs (`pip install 'layer
 """
 
 from layerwise.onnx.common import OPSET, OnnxError
+from layerwise.onnx.export import export
 from layerwise.onnx.importer import OnnxModule, load
 
-__all__ = ["OPSET", "OnnxError", "OnnxModule", "load"]
+__all__ = ["OPSET", "OnnxError", "OnnxModule", "export", "load"]

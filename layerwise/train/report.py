@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from layerwise import functional as F
-from layerwise.checkpoint import load_metadata, write_atomically
+from layerwise.checkpoint import CheckpointError, load_metadata, read_json, write_atomically
 from layerwise.data import DataError, fashion_mnist
 from layerwise.models import IMAGE_SHAPE
 from layerwise.nn.summary import layer_rows
@@ -117,7 +117,7 @@ class RunFolder:
 
     @classmethod
     def read(cls, folder: Path, config: RunConfig) -> RunFolder:
-        saved = json.loads((folder / "config.json").read_text())
+        saved = read_json(folder / "config.json")
         metrics = _read_json(folder / "metrics.json")
         weights = folder / "model.safetensors"
         trained = load_trained_model(folder) if weights.is_file() else None
@@ -147,9 +147,14 @@ class RunFolder:
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:
+    """A JSON object of the folder; None when absent or not JSON (the page says so), and a
+    CheckpointError when its checksums do not match (a file to restore)."""
     try:
-        content = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        content = read_json(path)
+    except CheckpointError as error:
+        raise CheckpointError(f"{error}; restore {path.name} from a copy of the run, or delete "
+                              f"it (the report does without)") from None
+    except (OSError, ValueError):
         return None
     return content if isinstance(content, dict) else None
 

@@ -27,7 +27,16 @@ import numpy as np
 import layerwise
 from layerwise import nn, optim
 from layerwise.check.health import DEFAULT_EVERY, TrainingHealth, read_report
-from layerwise.checkpoint import CheckpointError, load, load_metadata, save, write_atomically
+from layerwise.checkpoint import (
+    CheckpointError,
+    load,
+    load_metadata,
+    read_json,
+    save,
+    verify,
+    write_json,
+)
+from layerwise.checksums import CHECKSUM_KEY
 from layerwise.data import SYNTHETIC_DATASETS, fashion_mnist
 from layerwise.data.augment import Compose, RandomCrop, RandomHorizontalFlip, Transform
 from layerwise.distributed import DistributedOptimizer, broadcast_parameters, world
@@ -225,8 +234,7 @@ class Run:
                    "epochs": self.trainer.epoch, "history": self.trainer.history.records,
                    "confusion_matrix": result.confusion_matrix.tolist(),
                    "classes": self.splits.classes}
-        write_atomically(self.folder / "metrics.json",
-                         (json.dumps(metrics, indent=2) + "\n").encode())
+        write_json(self.folder / "metrics.json", metrics)
         from layerwise.train.plots import save_plots
         from layerwise.train.report import write_report
 
@@ -251,8 +259,7 @@ class Run:
     def write_config(self) -> None:
         content = {"config": self.config.to_dict(), "versions": versions(),
                    "command": " ".join(sys.argv)}
-        write_atomically(self.folder / "config.json",
-                         (json.dumps(content, indent=2) + "\n").encode())
+        write_json(self.folder / "config.json", content)
 
     def remove_partial_files(self) -> None:
         """Delete the temporary files of writes that a killed process left unfinished."""
@@ -317,14 +324,19 @@ class Run:
         """Load checkpoint.safetensors: the run continues exactly where it was saved.
 
         Raises:
-            CheckpointError: the file is not a safetensors file, or not a resume checkpoint
-                of this run (its metadata is missing or not JSON, its optimizer state does
-                not fit); the message names the file.
+            CheckpointError: the file is not a safetensors file, is corrupt (its checksums do
+                not match), or is not a resume checkpoint of this run (its metadata is missing
+                or not JSON, its optimizer state does not fit); the message names the file.
             StateDictError: its weights do not fit the run's model; the message names the file.
         """
         path = self.folder / "checkpoint.safetensors"
-        tensors = load(path)
-        metadata = load_metadata(path)
+        try:
+            tensors = load(path)
+            metadata = load_metadata(path)
+        except CheckpointError as error:
+            raise CheckpointError(f"{error}; --resume cannot continue from it: restore "
+                                  f"{path.name} from a copy of the run"
+                                  f"{_model_state(self.folder)}") from None
         try:
             self._restore(tensors, metadata)
         except StateDictError as error:
@@ -384,6 +396,17 @@ class Run:
             self.saved_step = progress.step
 
 
+def _model_state(folder: Path) -> str:
+    """Whether the weights can still be evaluated, when the checkpoint cannot be resumed."""
+    try:
+        verify(folder / "model.safetensors")
+    except FileNotFoundError:
+        return ""
+    except CheckpointError:
+        return " (model.safetensors is corrupt too)"
+    return f" (model.safetensors is intact: layerwise evaluate {folder} still works)"
+
+
 def _what_is_wrong(error: Exception) -> str:
     """The fault of a checkpoint's metadata, from the error that reading it raised."""
     if isinstance(error, KeyError):
@@ -423,7 +446,14 @@ def load_trained_model(path: Path) -> TrainedModel:
                                     f"its first epoch was saved; continue it with: layerwise "
                                     f"train --resume {path}")
         raise FileNotFoundError(f"{path} holds no model.safetensors: is it a run folder?")
-    metadata = load_metadata(checkpoint)
+    try:
+        metadata = load_metadata(checkpoint)
+        weights = load(checkpoint)
+    except CheckpointError as error:
+        if not path.is_dir():
+            raise
+        raise CheckpointError(f"{error}; restore model.safetensors from a copy of the run"
+                              ) from None
     if "state" in metadata:
         raise ValueError(f"{checkpoint} is a resume checkpoint; evaluate and predict take the "
                          f"run folder or its model.safetensors")
@@ -448,7 +478,6 @@ def load_trained_model(path: Path) -> TrainedModel:
         config.validate()
     except ValueError as error:
         raise refuse(f"its config is not valid ({error})") from None
-    weights = load(checkpoint)
     if "0.mean" not in weights:
         raise refuse("it has no '0.mean', the input statistics")
     shape = _input_shape(metadata, weights["0.mean"], config)
@@ -499,14 +528,20 @@ def _stopped_in(metadata: dict[str, str]) -> str | None:
 
 
 def read_run_config(folder: Path) -> RunConfig:
-    """The config saved in a run folder's config.json."""
+    """The config saved in a run folder's config.json.
+
+    config.json is not for editing: one whose checksums do not match is refused, with a
+    message that says how to accept an edit made on purpose (delete its checksum record).
+    """
     path = folder / "config.json"
     if not path.is_file():
         raise FileNotFoundError(f"{folder} is not a layerwise run folder (no config.json)")
     try:
-        content = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise ValueError(f"{path}: not valid JSON ({error})") from None
+        content = read_json(path)
+    except CheckpointError as error:
+        raise CheckpointError(f"{error}; restore config.json from a copy of the run (to keep "
+                              f"an edit made on purpose, delete its \"{CHECKSUM_KEY}\" entry)"
+                              ) from None
     if not isinstance(content, dict) or not isinstance(content.get("config"), dict):
         raise ValueError(f"{path}: expected a JSON object with the run's settings under "
                          f"\"config\", as layerwise train writes it")
