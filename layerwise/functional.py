@@ -268,6 +268,11 @@ def exp(x: TensorLike) -> Tensor:
     return ops.Exp.apply(_floating(x))
 
 
+def erf(x: TensorLike) -> Tensor:
+    """The error function erf(x) = 2/sqrt(pi) integral_0^x e^(-t^2) dt, element-wise."""
+    return ops.Erf.apply(_floating(x))
+
+
 def log(x: TensorLike) -> Tensor:
     """Natural logarithm element-wise."""
     return ops.Log.apply(_floating(x))

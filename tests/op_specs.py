@@ -188,6 +188,7 @@ TORCH_TWINS |= {
     "Tan-away-from-poles": torch.tan,
     "Log1p-above-minus-1": torch.log1p,
     "Expm1-matrix": torch.expm1,
+    "Erf-both-tails": torch.erf,
     "Pow-rsqrt": torch.rsqrt,
     "Pow-square": torch.square,
     "Clamp-tensor-bounds": torch.clamp,

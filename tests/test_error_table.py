@@ -17,6 +17,7 @@ their tests are strict expected failures (PLANNED) until that file says it.
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import pickle
 import re
@@ -1001,10 +1002,208 @@ TORCH_WEIGHTS: dict[str, Trigger] = {
         "model.safetensors"),  # type: ignore[arg-type]
 }
 
+
+# --- ONNX import (lw.onnx.load) ------------------------------------------------------------------
+
+
+def onnx_model(nodes: list[Any], inputs: dict[str, tuple[int, ...]],
+               initializers: dict[str, np.ndarray] | None = None, opset: int = 18,
+               outputs: tuple[str, ...] = ("y",)) -> Any:
+    """A small ONNX model built with onnx.helper, its inputs float32 of the given shapes."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+    graph = helper.make_graph(
+        nodes, "g", [helper.make_tensor_value_info(name, TensorProto.FLOAT, shape)
+                     for name, shape in inputs.items()],
+        [helper.make_tensor_value_info(name, TensorProto.UNDEFINED, None) for name in outputs],
+        [numpy_helper.from_array(array, name) for name, array in (initializers or {}).items()])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+    model.ir_version = 8
+    model = onnx.shape_inference.infer_shapes(model)  # gives the outputs their types
+    for output in model.graph.output:  # those shape inference gave up on (the bad nodes)
+        if not output.type.tensor_type.elem_type:
+            output.CopyFrom(helper.make_tensor_value_info(output.name, TensorProto.FLOAT, ["n"]))
+    return model
+
+
+def onnx_node(op_type: str, inputs: list[str], outputs: tuple[str, ...] = ("y",),
+              **attributes: Any) -> Any:
+    from onnx import helper
+    return helper.make_node(op_type, inputs, list(outputs), **attributes)
+
+
+def load_onnx(box: Sandbox, name: str, model: Any) -> Any:
+    return lw.onnx.load(box.file(name, model.SerializeToString()))
+
+
+def relu_model(opset: int = 18) -> Any:
+    return onnx_model([onnx_node("Relu", ["x"])], {"x": (2, 3)}, opset=opset)
+
+
+def run_onnx_node(box: Sandbox, node: Any, inputs: dict[str, tuple[int, ...]],
+                  initializers: dict[str, np.ndarray] | None = None, call: bool = False,
+                  outputs: tuple[str, ...] = ("y",)) -> Any:
+    """Load a model of one node and, when `call`, run it on zeros of the inputs' shapes."""
+    model = load_onnx(box, "node.onnx", onnx_model([node], inputs, initializers,
+                                                  outputs=outputs))
+    return model(*(np.zeros(shape, np.float32) for shape in inputs.values())) if call else model
+
+
+def onnx_with(box: Sandbox, name: str, change: Callable[[Any], Any]) -> Any:
+    """Load relu_model() after `change` edits it."""
+    model = relu_model()
+    change(model)
+    return load_onnx(box, name, model)
+
+
+def external_weight(box: Sandbox, location: str) -> Any:
+    """A Gemm model whose weight's data is said to be in `location`."""
+    from onnx import TensorProto
+    model = onnx_model([onnx_node("Gemm", ["x", "w"], transB=1)], {"x": (2, 3)},
+                       {"w": np.zeros((4, 3), np.float32)})
+    weight = model.graph.initializer[0]
+    weight.ClearField("raw_data")
+    weight.data_location = TensorProto.EXTERNAL
+    weight.external_data.add(key="location", value=location)
+    (box.folder / "model").mkdir(exist_ok=True)
+    return load_onnx(box, "model/model.onnx", model)
+
+
+def sparse_initializer(model: Any) -> None:
+    from onnx import helper
+    values = helper.make_tensor("s", 1, [1], [1.0])
+    indices = helper.make_tensor("s_indices", 7, [1], [0])
+    model.graph.sparse_initializer.append(helper.make_sparse_tensor(values, indices, [3]))
+
+
+def custom_opset_only(model: Any) -> None:
+    from onnx import helper
+    del model.opset_import[:]
+    model.opset_import.append(helper.make_opsetid("com.example", 1))
+
+
+def custom_node(model: Any) -> None:
+    from onnx import helper
+    model.graph.node.append(helper.make_node("FusedGelu", ["y"], ["z"], domain="com.example"))
+    model.opset_import.append(helper.make_opsetid("com.example", 1))
+
+
+def corrupted_name(box: Sandbox) -> Any:
+    """relu_model() with a byte of its node's name replaced by one that is not UTF-8."""
+    model = relu_model()
+    model.graph.node[0].name = "QQQQ"
+    return lw.onnx.load(box.file("corrupted.onnx", model.SerializeToString().replace(
+        b"QQQQ", b"Q\xffQQ")))
+
+
+def checker_meets_bad_text(box: Sandbox) -> Any:
+    """The checker stumbling on text that is not UTF-8 in a part of the model no name check
+    reads (its message is decoded by pybind11)."""
+    problem = UnicodeDecodeError("utf-8", b"\xff", 0, 1, "invalid start byte")
+    with unittest.mock.patch("onnx.checker.check_model", side_effect=problem):
+        return load_onnx(box, "text.onnx", relu_model())
+
+
+def unknown_data_type(model: Any) -> Any:
+    """A Gemm model whose weight claims data type 62 (there is none)."""
+    model.graph.initializer[0].data_type = 62
+    return model
+
+
+def zip_bytes() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("archive/data.pkl", pickle.dumps({"weight": 1}))
+    return buffer.getvalue()
+
+
+ONNX_IMPORT: dict[str, Trigger] = {
+    "onnx-missing": lambda box: lw.onnx.load(box.folder / "missing.onnx"),
+    "onnx-folder": lambda box: lw.onnx.load(box.folder),
+    "onnx-empty": lambda box: lw.onnx.load(box.file("empty.onnx", b"")),
+    "onnx-random": lambda box: lw.onnx.load(box.file(
+        "random.onnx", np.random.default_rng(0).bytes(1000))),
+    "onnx-pickle": lambda box: lw.onnx.load(box.file("model.pkl", pickle.dumps({"w": 1}))),
+    "onnx-zip": lambda box: lw.onnx.load(box.file("model.pt", zip_bytes())),
+    "onnx-safetensors": lambda box: lw.onnx.load(box.file(
+        "model.safetensors", safetensors_bytes({"w": {"dtype": "F32", "shape": [1],
+                                                      "data_offsets": [0, 4]}}, bytes(4)))),
+    "onnx-npy": lambda box: lw.onnx.load(box.npy("weights.npy", np.zeros(3))),
+    "onnx-hdf5": lambda box: lw.onnx.load(box.file("model.h5", b"\x89HDF\r\n\x1a\n" + bytes(8))),
+    "onnx-truncated": lambda box: lw.onnx.load(box.file(
+        "cut.onnx", relu_model().SerializeToString()[:-12])),
+    "onnx-corrupted-name": corrupted_name,
+    "onnx-checker-text": checker_meets_bad_text,
+    "onnx-data-type": lambda box: load_onnx(box, "type.onnx", unknown_data_type(onnx_model(
+        [onnx_node("Gemm", ["x", "w"], transB=1)], {"x": (2, 3)},
+        {"w": np.zeros((4, 3), np.float32)}))),
+    "onnx-cast-type": lambda box: run_onnx_node(box, onnx_node("Cast", ["x"], to=62),
+                                                {"x": (2, 3)}),
+    "onnx-no-graph": lambda box: lw.onnx.load(box.file("bare.onnx", b"\x08\x08")),
+    "onnx-no-default-opset": lambda box: onnx_with(box, "custom.onnx", custom_opset_only),
+    "onnx-old-opset": lambda box: load_onnx(box, "old.onnx", relu_model(opset=12)),
+    "onnx-unsupported": lambda box: load_onnx(box, "trig.onnx", onnx_model(
+        [onnx_node("Sinh", ["x"], ("a",)), onnx_node("Sinh", ["a"], ("b",)),
+         onnx_node("Cosh", ["b"])], {"x": (2, 3)})),
+    "onnx-custom-domain": lambda box: onnx_with(box, "fused.onnx", custom_node),
+    "onnx-external-outside": lambda box: external_weight(box, "../secret.bin"),
+    "onnx-external-missing": lambda box: external_weight(box, "weights.bin"),
+    "onnx-sparse": lambda box: onnx_with(box, "sparse.onnx", sparse_initializer),
+    "onnx-checker": lambda box: load_onnx(box, "broken.onnx", onnx_model(
+        [onnx_node("Relu", ["a"]), onnx_node("Relu", ["x"], ("a",))], {"x": (2, 3)})),
+    "onnx-dtype": lambda box: lw.onnx.load(box.file("relu.onnx", relu_model().SerializeToString()),
+                                           dtype=lw.int64),
+    "onnx-conv-transpose-output-shape": lambda box: run_onnx_node(box, onnx_node(
+        "ConvTranspose", ["x", "w"], output_shape=[5, 5]), {"x": (1, 2, 3, 3)},
+        {"w": np.zeros((2, 2, 3, 3), np.float32)}),
+    "onnx-auto-pad": lambda box: run_onnx_node(box, onnx_node(
+        "ConvTranspose", ["x", "w"], auto_pad="SAME_UPPER"), {"x": (1, 2, 3, 3)},
+        {"w": np.zeros((2, 2, 3, 3), np.float32)}),
+    "onnx-average-pool-dilations": lambda box: load_onnx(box, "pool.onnx", onnx_model(
+        [onnx_node("AveragePool", ["x"], kernel_shape=[2, 2], dilations=[2, 2])],
+        {"x": (1, 1, 5, 5)}, opset=19)),
+    "onnx-pool-indices": lambda box: run_onnx_node(box, onnx_node(
+        "MaxPool", ["x"], ("y", "indices"), kernel_shape=[2, 2]), {"x": (1, 1, 4, 4)},
+        outputs=("y", "indices")),
+    "onnx-gelu-approximate": lambda box: load_onnx(box, "gelu.onnx", onnx_model(
+        [onnx_node("Gelu", ["x"], approximate="sigmoid")], {"x": (2, 3)}, opset=20)),
+    "onnx-batch-norm-training": lambda box: run_onnx_node(box, onnx_node(
+        "BatchNormalization", ["x", "s", "b", "m", "v"], training_mode=1), {"x": (2, 3)},
+        {name: np.ones(3, np.float32) for name in "sbmv"}),
+    "onnx-batch-norm-outputs": lambda box: run_onnx_node(box, onnx_node(
+        "BatchNormalization", ["x", "s", "b", "m", "v"], ("y", "mean", "var")), {"x": (2, 3)},
+        {name: np.ones(3, np.float32) for name in "sbmv"}, outputs=("y", "mean", "var")),
+    "onnx-layer-norm-outputs": lambda box: run_onnx_node(box, onnx_node(
+        "LayerNormalization", ["x", "s"], ("y", "mean")), {"x": (2, 3)},
+        {"s": np.ones(3, np.float32)}, outputs=("y", "mean")),
+    "onnx-constant-value": lambda box: run_onnx_node(box, onnx_node(
+        "Constant", [], value_string="text"), {}),
+    "onnx-input-count": lambda box: load_onnx(box, "relu.onnx", relu_model())(
+        np.zeros((2, 3)), np.zeros((2, 3))),
+    "onnx-input-shape": lambda box: load_onnx(box, "relu.onnx", relu_model())(
+        np.zeros((2, 4), np.float32)),
+    "onnx-feature-map-rank": lambda box: run_onnx_node(box, onnx_node(
+        "Conv", ["x", "w"]), {"x": (1, 1, 3, 3, 3)}, {"w": np.ones((1, 1, 2, 2, 2), np.float32)},
+        call=True),
+    "onnx-average-pool-uneven": lambda box: run_onnx_node(box, onnx_node(
+        "AveragePool", ["x"], kernel_shape=[2, 2], pads=[1, 0, 0, 1]), {"x": (1, 1, 4, 4)},
+        call=True),
+    "onnx-gather-indices": lambda box: run_onnx_node(box, onnx_node(
+        "Gather", ["x", "i"]), {"x": (4, 3)}, {"i": np.zeros(2, np.float32)}, call=True),
+    "onnx-reshape": lambda box: run_onnx_node(box, onnx_node(
+        "Reshape", ["x", "shape"]), {"x": (2, 3)}, {"shape": np.array([4, -1, 5])}, call=True),
+    "onnx-squeeze": lambda box: run_onnx_node(box, onnx_node(
+        "Squeeze", ["x", "axes"]), {"x": (2, 3)}, {"axes": np.array([1])}, call=True),
+    "onnx-op-error": lambda box: run_onnx_node(box, onnx_node(
+        "Conv", ["x", "w"]), {"x": (1, 3, 5, 5)}, {"w": np.ones((2, 2, 3, 3), np.float32)},
+        call=True),
+}
+
 TRIGGERS: dict[str, Trigger] = {**SHAPES, **SPATIAL, **LABELS, **DTYPES, **HYPERPARAMETERS,
                                 **AUTOGRAD, **DATA_FILES, **CHECKPOINTS, **CLI, **PYTORCH_API,
                                 **GRAPH_VIEW, **REPORT, **HEALTH, **DISTRIBUTED,
-                                **TORCH_WEIGHTS, **ONNX_EXPORT, **CHECKSUMS}
+                                **TORCH_WEIGHTS, **ONNX_EXPORT, **CHECKSUMS,
+                                **ONNX_IMPORT}
 
 # Rows whose message belongs to a file owned by someone else and is not there yet.
 PLANNED = {

@@ -372,6 +372,8 @@ CASES += [
     OpCase(ops.Log1p, "above-minus-1", lambda rng: [rng.uniform(-0.5, 2.0, (3, 4))],
            lambda a: a.log1p()),
     OpCase(ops.Expm1, "matrix", normal(3, 4), lambda a: a.expm1()),
+    OpCase(ops.Erf, "both-tails", lambda rng: [rng.uniform(-3.0, 3.0, (3, 4))],
+           F.erf),
     OpCase(ops.Pow, "rsqrt", lambda rng: [positive(rng, 3, 4)], lambda a: a.rsqrt()),
     OpCase(ops.Pow, "square", normal(3, 4), lambda a: a.square()),
     OpCase(ops.Clamp, "tensor-bounds",

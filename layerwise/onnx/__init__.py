@@ -5,5 +5,6 @@ The onnx package is imported only when a function here runs (`pip install 'layer
 
 from layerwise.onnx.common import OPSET, OnnxError
 from layerwise.onnx.export import export
+from layerwise.onnx.importer import OnnxModule, load
 
-__all__ = ["OPSET", "OnnxError", "export"]
+__all__ = ["OPSET", "OnnxError", "OnnxModule", "export", "load"]

@@ -26,6 +26,7 @@ from layerwise.ops.elementwise import (
     Clone,
     Cos,
     Div,
+    Erf,
     Exp,
     Expm1,
     Log,
@@ -77,6 +78,8 @@ ALL_OPS: tuple[type[Op], ...] = (
     Gather, ScatterAdd, SetItem, Embedding,
     Einsum,
     NLL, L1, SmoothL1, Huber, KLDiv,
+    # --- issue 14 (ONNX import) ---
+    Erf,
 )
 
 __all__ = ["ALL_OPS", "Op", "unbroadcast"] + [op.__name__ for op in ALL_OPS]

@@ -11,6 +11,7 @@ import numpy as np
 
 from layerwise.dtypes import floating, promote
 from layerwise.ops.base import Op, _Broadcasting, unbroadcast
+from layerwise.ops.special import erf
 
 
 class Add(_Broadcasting):
@@ -147,6 +148,19 @@ class Exp(Op):
 
     def backward(self, grad_y: np.ndarray) -> tuple[np.ndarray]:
         return (grad_y * self.y,)
+
+
+class Erf(Op):
+    """y = erf(x) = 2/sqrt(pi) integral_0^x e^(-t^2) dt, the error function (ONNX's Erf, in
+    the exact GELU).  Backward: grad_x = grad_y * 2/sqrt(pi) e^(-x^2)."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.x = x
+        return erf(x)
+
+    def backward(self, grad_y: np.ndarray) -> tuple[np.ndarray]:
+        slope = (2.0 / np.sqrt(np.pi)) * np.exp(-self.x * self.x)
+        return (grad_y * slope.astype(self.x.dtype, copy=False),)
 
 
 class Log(Op):
