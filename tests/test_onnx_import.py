@@ -158,8 +158,6 @@ def test_state_dict_names_are_pytorchs(exported: Exported) -> None:
 
 
 def test_fine_tuning_lowers_the_loss_and_goes_back_to_pytorch(exported: Exported) -> None:
-    if exported.fused:
-        pytest.skip("the folded convolution has no twin in the PyTorch model")
     loaded = lw.onnx.load(exported.path)
     rng = np.random.default_rng(4)
     x = rng.standard_normal((16, *SAMPLES[exported.name][1:])).astype(np.float32)
@@ -173,6 +171,8 @@ def test_fine_tuning_lowers_the_loss_and_goes_back_to_pytorch(exported: Exported
         optimizer.step()
         losses.append(loss.item())
     assert losses[-1] < losses[0]
+    if exported.fused:  # the folded convolution has no twin in the PyTorch model
+        return
     reference = copy.deepcopy(exported.model)
     reference.load_state_dict({name: torch.tensor(value)
                                for name, value in loaded.state_dict().items()}, strict=False)
