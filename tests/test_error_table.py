@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import pickle
 import re
 import shutil
@@ -917,10 +918,29 @@ TORCH_WEIGHTS: dict[str, Trigger] = {
         "model.safetensors"),  # type: ignore[arg-type]
 }
 
+
+# --- the loose ends of the reliability pass: data folders, divergence ------------------------
+
+
+def fashion_mnist_with_variable(box: Sandbox, folder: str, make: bool) -> object:
+    """fashion_mnist("train") with LAYERWISE_DATA naming `folder` (made empty, or not at all)
+    while the Debian folder holds the files."""
+    chosen = box.folder / folder
+    if make:
+        chosen.mkdir()
+    with unittest.mock.patch.dict(os.environ, {"LAYERWISE_DATA": str(chosen)}):
+        return fashion_mnist("train")
+
+
+LOOSE_ENDS: dict[str, Trigger] = {
+    "fashion-variable-missing": lambda box: fashion_mnist_with_variable(box, "missing", False),
+    "fashion-variable-empty": lambda box: fashion_mnist_with_variable(box, "empty", True),
+}
+
 TRIGGERS: dict[str, Trigger] = {**SHAPES, **SPATIAL, **LABELS, **DTYPES, **HYPERPARAMETERS,
                                 **AUTOGRAD, **DATA_FILES, **CHECKPOINTS, **CLI, **PYTORCH_API,
                                 **GRAPH_VIEW, **REPORT, **HEALTH, **DISTRIBUTED,
-                                **TORCH_WEIGHTS, **ONNX_EXPORT}
+                                **TORCH_WEIGHTS, **ONNX_EXPORT, **LOOSE_ENDS}
 
 # Rows whose message belongs to a file owned by someone else and is not there yet.
 PLANNED = {
