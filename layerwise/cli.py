@@ -18,7 +18,7 @@ import time
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -34,6 +34,9 @@ from layerwise.train.config import (
     RunConfig,
     read_toml,
 )
+
+if TYPE_CHECKING:
+    from layerwise.train.run import Run
 
 EXIT_USER_ERROR = 2
 RESUMABLE = ("epochs", "data")
@@ -301,7 +304,7 @@ def command_train(arguments: argparse.Namespace) -> int:
             raise UsageError(f"{folder} already holds a run; continue it with --resume {folder} "
                              f"or choose another --out")
         run = Run(config, folder, verbose=not arguments.quiet, health=not arguments.no_health)
-    started, first_epoch = time.perf_counter(), run.trainer.epoch
+    started, steps_before = time.perf_counter(), steps_done(run)
     anomaly = detect_anomaly() if arguments.detect_anomaly else contextlib.nullcontext()
     try:
         # A diverging run ends in one clear line (naming the op under --detect-anomaly), not
@@ -328,17 +331,36 @@ def command_train(arguments: argparse.Namespace) -> int:
         if run.report is not None:
             print(f"report: {run.report} (of the partial run)")
         return EXIT_INTERRUPTED
-    trained = run.trainer.epoch - first_epoch
     if not run.comm.is_root:
         return 0
-    print(f"trained {trained} epoch{'s' * (trained != 1)} in {time.perf_counter() - started:.1f} s"
-          f" (epoch {run.trainer.epoch} of {config.epochs})")
+    trained = epochs_text(steps_done(run) - steps_before, run.steps_per_epoch)
+    print(f"trained {trained} in this run ({time.perf_counter() - started:.1f} s); epoch "
+          f"{run.trainer.epoch} of {config.epochs} done")
     print(f"test accuracy: {result.accuracy:.4f}")
     print(f"run folder: {folder}")
     if run.health is not None:
         print(health_line(run.health.report(), folder))
     print(f"report: {run.report}")
     return 0
+
+
+def steps_done(run: Run) -> int:
+    """The optimizer steps the run has taken since its first epoch began."""
+    progress = run.trainer.epoch_in_progress
+    return run.trainer.epoch * run.steps_per_epoch + (progress.step if progress else 0)
+
+
+def epochs_text(steps: int, steps_per_epoch: int) -> str:
+    """`steps` in epochs: "3 epochs", "1 epoch", or with the part of an epoch rounded down,
+    "2.45 epochs", "0.002 epochs", so that a part is never shown as a whole epoch."""
+    whole, part = divmod(steps, steps_per_epoch)
+    if not part:
+        return f"{whole} epoch{'s' * (whole != 1)}"
+    decimals = 2
+    while part * 10**decimals // steps_per_epoch == 0:
+        decimals += 1
+    digits = str(part * 10**decimals // steps_per_epoch).rjust(decimals, "0").rstrip("0")
+    return f"{whole}.{digits} epochs"
 
 
 # --- diagnose ------------------------------------------------------------------------------------
