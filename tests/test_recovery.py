@@ -28,7 +28,7 @@ import layerwise as lw
 from layerwise import nn, optim
 from layerwise.cli import main
 from layerwise.optim import lr_scheduler
-from layerwise.train import LRSchedulerStep, Trainer
+from layerwise.train import Callback, LRSchedulerStep, Trainer
 from layerwise.train.config import RunConfig
 from layerwise.train.run import Run
 
@@ -338,13 +338,15 @@ def test_ctrl_c_at_a_random_moment_saves_the_step_says_how_to_resume_and_exits_1
 # Ctrl-C at a chosen step: the process sends SIGINT to itself at the end of step STEP of epoch
 # EPOCH, as the terminal would. THEN says what happens as the checkpoint that it makes the
 # process write is renamed into place: "nothing", "ctrl-c" (a second SIGINT), "kill-before" or
-# "kill-after" (SIGKILL before or after the rename). Run as
+# "kill-after" (SIGKILL before or after the rename); or "ctrl-c-before-the-save", a second SIGINT
+# as the run's save is called, before it writes anything. Run as
 # `python -c CTRL_C_AT_STEP EPOCH STEP THEN ARGUMENTS...`.
 CTRL_C_AT_STEP = """
 import os, signal, sys
 from pathlib import Path
 from layerwise.cli import main
 from layerwise.train.callbacks import LRSchedulerStep
+from layerwise.train.run import Run
 
 epoch, step, then, arguments = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4:]
 step_schedule, rename, pressed = LRSchedulerStep.on_batch_end, os.replace, []
@@ -363,7 +365,13 @@ def replace(source, target):
     if saving and then == "kill-after":
         os.kill(os.getpid(), signal.SIGKILL)
 
+def save(run):
+    if pressed and then == "ctrl-c-before-the-save":
+        os.kill(os.getpid(), signal.SIGINT)
+    save_run(run)
+
 LRSchedulerStep.on_batch_end, os.replace = on_batch_end, replace
+save_run, Run.save = Run.save, save
 sys.exit(main(arguments))
 """
 
@@ -410,6 +418,18 @@ def test_a_second_ctrl_c_while_the_step_is_saved_waits_for_the_save(
     assert stopped.stderr == interrupted_line(folder, 3, 150)
     check_saved_mid_epoch(folder, 3, 150)
     assert not list(folder.glob(".*.tmp"))
+    resume_mid_epoch_and_compare(folder, reference, 3, 150)
+
+
+def test_a_second_ctrl_c_before_the_save_starts_waits_for_the_save(
+        tmp_path: Path, reference: Reference) -> None:
+    """The second SIGINT comes after the first one stopped training and before the save began
+    to write: it is handled like the first, and the step is saved all the same."""
+    folder = tmp_path / "run"
+    stopped = train_with_ctrl_c_at(folder, 3, 150, "ctrl-c-before-the-save")
+    assert stopped.returncode == 130, stopped.stderr
+    assert stopped.stderr == interrupted_line(folder, 3, 150)
+    check_saved_mid_epoch(folder, 3, 150)
     resume_mid_epoch_and_compare(folder, reference, 3, 150)
 
 
@@ -508,6 +528,39 @@ def test_ctrl_c_inside_an_optimizer_step_stops_after_the_step(ctrl_c_raises: Non
     assert all(state["step"] == 1 for state in optimizer.state.values())
     assert trainer.epoch == 0 and trainer.epoch_in_progress is not None
     assert (trainer.epoch_in_progress.epoch, trainer.epoch_in_progress.step) == (1, 1)
+
+
+def test_on_interrupt_comes_before_the_keyboard_interrupt_and_holds_a_second_ctrl_c(
+        ctrl_c_raises: None) -> None:
+    """Ctrl-C after step 2 of epoch 1: the callbacks' on_interrupt see that step, a second
+    Ctrl-C in the middle of them waits, and fit raises one KeyboardInterrupt after them."""
+    calls: list[tuple[str, int, int]] = []
+
+    class CtrlCAndSave(Callback):
+        def on_batch_end(self, trainer: Trainer, step: int, logs: dict[str, float]) -> None:
+            if (trainer.epoch + 1, step) == (1, 2):
+                signal.raise_signal(signal.SIGINT)
+
+        def on_interrupt(self, trainer: Trainer) -> None:
+            progress = trainer.epoch_in_progress
+            assert progress is not None
+            calls.append(("first", progress.epoch, progress.step))
+            signal.raise_signal(signal.SIGINT)  # Ctrl-C again, as the saving starts
+            calls.append(("saved", progress.epoch, progress.step))
+
+    class Later(Callback):
+        def on_interrupt(self, trainer: Trainer) -> None:
+            calls.append(("second callback", trainer.epoch, len(trainer.history)))
+
+    rng = np.random.default_rng(0)
+    model = nn.Sequential(nn.Linear(2, 4, rng=rng), nn.ReLU(), nn.Linear(4, 2, rng=rng))
+    trainer = Trainer(model, optim.SGD(model.parameters(), lr=0.1),
+                      callbacks=[CtrlCAndSave(), Later()], rng=rng, verbose=False)
+    with pytest.raises(KeyboardInterrupt):
+        trainer.fit(rng.normal(size=(40, 2)), rng.integers(0, 2, size=40), epochs=2,
+                    batch_size=10)
+    assert calls == [("first", 1, 2), ("saved", 1, 2), ("second callback", 0, 0)]
+    assert trainer.epoch_in_progress is not None and trainer.epoch_in_progress.step == 2
 
 
 def test_fit_after_ctrl_c_goes_on_with_the_next_batch_as_if_never_stopped(

@@ -200,9 +200,9 @@ class Run:
                              validation_data=(splits.val_x, splits.val_y) if len(splits.val_x)
                              else None)
         except KeyboardInterrupt:
-            progress = self.trainer.epoch_in_progress
-            if progress is not None and progress.step:  # stopped between two steps of an epoch
-                self.save()
+            # Ctrl-C saved the steps already (SaveEveryEpoch.on_interrupt, before SIGINT could
+            # come again); a KeyboardInterrupt that a callback raised did not.
+            self.save_unsaved_steps()
             self.write_partial_report()
             raise
         except FloatingPointError:  # diverged: the health records say what led there
@@ -275,6 +275,14 @@ class Run:
             progress = self.trainer.epoch_in_progress
             self.saved_epoch = self.trainer.epoch
             self.saved_step = progress.step if progress is not None else 0
+
+    def save_unsaved_steps(self) -> None:
+        """Save the run if training stopped between two steps of an epoch that are not saved
+        yet (nothing to do between epochs: the end of each one is saved)."""
+        progress = self.trainer.epoch_in_progress
+        if progress is not None and progress.step and (
+                self.saved_epoch, self.saved_step) != (self.trainer.epoch, progress.step):
+            self.save()
 
     def _write_state(self) -> None:
         weights = self.model.state_dict()
@@ -394,13 +402,17 @@ def _what_is_wrong(error: Exception) -> str:
 
 
 class SaveEveryEpoch(Callback):
-    """The run's own callback: save weights and resume state after every epoch."""
+    """The run's own callback: save weights and resume state after every epoch, and when
+    Ctrl-C stops training between two steps of one."""
 
     def __init__(self, run: Run) -> None:
         self.run = run
 
     def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
         self.run.save()
+
+    def on_interrupt(self, trainer: Trainer) -> None:
+        self.run.save_unsaved_steps()
 
 
 @dataclass

@@ -298,18 +298,23 @@ class Trainer:
         return float(agreed[0] / agreed[1]), int(agreed[2])
 
     def _deliver(self, interrupt: PendingInterrupt, agree: bool = False) -> None:
-        """Stop here if Ctrl-C came. With ranks, only on what they all agreed (in the step's
-        allreduce, or here with `agree`), so that no rank stops while the others go on into
-        a collective; a Ctrl-C that reached a rank after the agreement waits for the next."""
-        if self.comm is None:
-            interrupt.deliver()
-            return
-        if agree:
-            self._interrupt_agreed = bool(self.comm.allreduce(
-                np.array([interrupt.received], dtype=np.float64))[0])
-        if self._interrupt_agreed:
+        """Stop here if Ctrl-C came: the callbacks' `on_interrupt` first, while SIGINT is
+        still recorded (so that another Ctrl-C cannot cut their saving short), then
+        KeyboardInterrupt. With ranks, only on what they all agreed (in the step's allreduce,
+        or here with `agree`), so that no rank stops while the others go on into a
+        collective; a Ctrl-C that reached a rank after the agreement waits for the next."""
+        if self.comm is not None:
+            if agree:
+                self._interrupt_agreed = bool(self.comm.allreduce(
+                    np.array([interrupt.received], dtype=np.float64))[0])
+            if not self._interrupt_agreed:
+                return
             interrupt.received = True
-            interrupt.deliver()
+        if not interrupt.pending:
+            return
+        for callback in self.callbacks:
+            callback.on_interrupt(self)
+        interrupt.deliver()
 
     def _validate(self, validation_data: tuple[np.ndarray, np.ndarray],
                   epoch: int) -> tuple[float, float]:
