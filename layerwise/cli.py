@@ -239,6 +239,7 @@ def note(message: str) -> None:
 
 def command_train(arguments: argparse.Namespace) -> int:
     from layerwise.train.run import Run, read_run_config
+    from layerwise.train.trainer import TrainingDivergedError
 
     if arguments.hostfile is not None and arguments.workers is None:
         raise UsageError("--hostfile goes with --workers N (the number of processes to start)")
@@ -331,6 +332,14 @@ def command_train(arguments: argparse.Namespace) -> int:
         if run.report is not None:
             print(f"report: {run.report} (of the partial run)")
         return EXIT_INTERRUPTED
+    except TrainingDivergedError as error:  # say what the folder keeps, and what --resume does
+        if run.saved_epoch or run.saved_step:
+            resume = (f"--resume would start again from the last save in {folder} "
+                      f"({run.saved_state()}) with the same settings")
+        else:
+            resume = (f"--resume would start {folder} again from epoch 1 with the same settings "
+                      f"(it has no saved epoch)")
+        raise TrainingDivergedError(f"{error} in a new run; {resume}") from error
     if not run.comm.is_root:
         return 0
     trained = epochs_text(steps_done(run) - steps_before, run.steps_per_epoch)

@@ -188,7 +188,15 @@ class Run:
 
     # --- training ----------------------------------------------------------------------
     def train(self) -> Evaluation:
-        """Train to config.epochs (from wherever the run stands), then test and plot."""
+        """Train to config.epochs (from wherever the run stands), then test and plot.
+
+        After TrainingDivergedError, the run keeps the state of the moment it diverged (to be
+        looked at) until the next `train()`, which starts again from the last save in its
+        folder (`restore()`), the last good state; a run that diverged before its first save
+        has none, and refuses (RuntimeError).
+        """
+        if self.trainer.diverged is not None:
+            self.start_again()
         if self.comm.is_root:
             self.folder.mkdir(parents=True, exist_ok=True)
             self.remove_partial_files()
@@ -210,6 +218,26 @@ class Run:
                 self.health.write(self.folder / "health.json")
             raise
         return self.finish()
+
+    def start_again(self) -> None:
+        """After the training diverged: back to the state of the run's last save."""
+        if not (self.folder / "checkpoint.safetensors").is_file():
+            raise RuntimeError(
+                f"{self.folder}: training diverged ({self.trainer.diverged}) before the run's "
+                f"first save, so it has no good state to start again from; make a new Run "
+                f"(with a smaller learning rate)")
+        diverged = self.trainer.diverged
+        self.restore()
+        self.trainer.log(f"training diverged ({diverged}); starting again from {self.folder}'s "
+                         f"last save, {self.saved_state()}")
+
+    def saved_state(self) -> str:
+        """What the run's last save holds, in words: "the end of epoch 2", "epoch 3 after step
+        150 of 400" (a Ctrl-C save), or "nothing" before the first save."""
+        if self.saved_step:
+            return (f"epoch {self.saved_epoch + 1} after step {self.saved_step} of "
+                    f"{self.steps_per_epoch}")
+        return f"the end of epoch {self.saved_epoch}" if self.saved_epoch else "nothing"
 
     def finish(self) -> Evaluation:
         """Evaluate the test set, write metrics.json and the plots; Ctrl-C waits for the end."""
@@ -333,6 +361,7 @@ class Run:
         path = self.folder / "checkpoint.safetensors"
         tensors = load(path)
         metadata = load_metadata(path)
+        self.trainer.restart_epoch()  # no epoch in progress, unless the checkpoint has one
         try:
             self._restore(tensors, metadata)
         except StateDictError as error:
@@ -346,14 +375,18 @@ class Run:
         """Continue health.json with the samples of the steps the restored weights have seen;
         one that cannot be read is started afresh, with a note (the training is not at risk)."""
         path = self.folder / "health.json"
-        if self.health is None or not path.is_file():
+        if self.health is None:
+            return
+        steps = self.saved_epoch * self.steps_per_epoch + self.saved_step
+        self.health.rewind(steps)  # what this process recorded beyond the checkpoint, if any
+        if not path.is_file():
             return
         try:
             report = read_report(path)
         except ValueError as error:
             self.trainer.log(f"{error}; the health records start afresh")
             return
-        self.health.restore(report, self.saved_epoch * self.steps_per_epoch + self.saved_step)
+        self.health.restore(report, steps)
 
     def _restore(self, tensors: dict[str, np.ndarray], metadata: dict[str, str]) -> None:
         state = json.loads(metadata["state"])
@@ -381,6 +414,7 @@ class Run:
         if "augment_rng" in state:  # checkpoints from before augmentation have none
             self.augment_rng.bit_generator.state = state["augment_rng"]
         self.trainer.epoch = self.saved_epoch = state["epoch"]
+        self.saved_step = 0
         self.trainer.history = History.from_dict(state["history"])
         if state.get("epoch_in_progress") is not None:  # saved by Ctrl-C within an epoch
             progress = EpochInProgress.from_dict(state["epoch_in_progress"])
