@@ -361,7 +361,6 @@ class Run:
         path = self.folder / "checkpoint.safetensors"
         tensors = load(path)
         metadata = load_metadata(path)
-        self.trainer.restart_epoch()  # no epoch in progress, unless the checkpoint has one
         try:
             self._restore(tensors, metadata)
         except StateDictError as error:
@@ -370,6 +369,7 @@ class Run:
             raise CheckpointError(f"{path}: not a resume checkpoint of this run "
                                   f"({_what_is_wrong(error)})") from error
         self._restore_health()
+        self.trainer.diverged = None  # the state is the checkpoint's: a good one
 
     def _restore_health(self) -> None:
         """Continue health.json with the samples of the steps the restored weights have seen;
@@ -414,8 +414,8 @@ class Run:
         if "augment_rng" in state:  # checkpoints from before augmentation have none
             self.augment_rng.bit_generator.state = state["augment_rng"]
         self.trainer.epoch = self.saved_epoch = state["epoch"]
-        self.saved_step = 0
         self.trainer.history = History.from_dict(state["history"])
+        self.trainer.epoch_in_progress, self.saved_step = None, 0
         if state.get("epoch_in_progress") is not None:  # saved by Ctrl-C within an epoch
             progress = EpochInProgress.from_dict(state["epoch_in_progress"])
             if progress.epoch != state["epoch"] + 1 or not 0 < progress.step <= progress.batches:
