@@ -25,7 +25,9 @@ $(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
 venv: $(VENV)/.installed-test
 
 # Fashion-MNIST: Debian's package where apt works and we are root, else the official files
-# (checked against their MD5 sums) into ~/.cache/layerwise. LAYERWISE_DATA points elsewhere.
+# (checked against their MD5 sums) into ~/.cache/layerwise. With LAYERWISE_DATA set, that folder
+# is the only one layerwise reads the data from, so the files are downloaded into it when it
+# does not hold them yet (as `layerwise download` and `layerwise train` see it).
 data: $(VENV)/.installed-cli
 	@if [ -z "$$LAYERWISE_DATA" ] && [ -f $(FASHION_MNIST)/t10k-labels-idx1-ubyte.gz ]; then \
 	  echo "fashion-mnist: present"; \

@@ -19,7 +19,7 @@ import traceback
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -36,6 +36,9 @@ from layerwise.train.config import (
     RunConfig,
     read_toml,
 )
+
+if TYPE_CHECKING:
+    from layerwise.train.run import Run
 
 EXIT_USER_ERROR = 2
 RESUMABLE = ("epochs", "data")
@@ -259,6 +262,7 @@ def note(message: str) -> None:
 
 def command_train(arguments: argparse.Namespace) -> int:
     from layerwise.train.run import Run, read_run_config
+    from layerwise.train.trainer import TrainingDivergedError
 
     if arguments.hostfile is not None and arguments.workers is None:
         raise UsageError("--hostfile goes with --workers N (the number of processes to start)")
@@ -324,7 +328,7 @@ def command_train(arguments: argparse.Namespace) -> int:
             raise UsageError(f"{folder} already holds a run; continue it with --resume {folder} "
                              f"or choose another --out")
         run = Run(config, folder, verbose=not arguments.quiet, health=not arguments.no_health)
-    started, first_epoch = time.perf_counter(), run.trainer.epoch
+    started, steps_before = time.perf_counter(), steps_done(run)
     anomaly = detect_anomaly() if arguments.detect_anomaly else contextlib.nullcontext()
     try:
         # A diverging run ends in one clear line (naming the op under --detect-anomaly), not
@@ -351,17 +355,44 @@ def command_train(arguments: argparse.Namespace) -> int:
         if run.report is not None:
             print(f"report: {run.report} (of the partial run)")
         return EXIT_INTERRUPTED
-    trained = run.trainer.epoch - first_epoch
+    except TrainingDivergedError as error:  # say what the folder keeps, and what --resume does
+        if run.saved_epoch or run.saved_step:
+            resume = (f"--resume would start again from the last save in {folder} "
+                      f"({run.saved_state()}) with the same settings")
+        else:
+            resume = (f"--resume would start {folder} again from epoch 1 with the same settings "
+                      f"(it has no saved epoch)")
+        raise TrainingDivergedError(f"{error} in a new run; {resume}") from error
     if not run.comm.is_root:
         return 0
-    print(f"trained {trained} epoch{'s' * (trained != 1)} in {time.perf_counter() - started:.1f} s"
-          f" (epoch {run.trainer.epoch} of {config.epochs})")
+    trained = epochs_text(steps_done(run) - steps_before, run.steps_per_epoch)
+    print(f"trained {trained} in this run ({time.perf_counter() - started:.1f} s); epoch "
+          f"{run.trainer.epoch} of {config.epochs} done")
     print(f"test accuracy: {result.accuracy:.4f}")
     print(f"run folder: {folder}")
     if run.health is not None:
         print(health_line(run.health.report(), folder))
     print(f"report: {run.report}")
     return 0
+
+
+def steps_done(run: Run) -> int:
+    """The optimizer steps the run has taken since its first epoch began."""
+    progress = run.trainer.epoch_in_progress
+    return run.trainer.epoch * run.steps_per_epoch + (progress.step if progress else 0)
+
+
+def epochs_text(steps: int, steps_per_epoch: int) -> str:
+    """`steps` in epochs: "3 epochs", "1 epoch", or with the part of an epoch rounded down,
+    "2.45 epochs", "0.002 epochs", so that a part is never shown as a whole epoch."""
+    whole, part = divmod(steps, steps_per_epoch)
+    if not part:
+        return f"{whole} epoch{'s' * (whole != 1)}"
+    decimals = 2
+    while part * 10**decimals // steps_per_epoch == 0:
+        decimals += 1
+    digits = str(part * 10**decimals // steps_per_epoch).rjust(decimals, "0").rstrip("0")
+    return f"{whole}.{digits} epochs"
 
 
 # --- diagnose ------------------------------------------------------------------------------------

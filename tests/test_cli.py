@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from layerwise.cli import main
+from layerwise.cli import epochs_text, main
 from layerwise.data import write_idx
+from layerwise.train import LRSchedulerStep, Trainer
 
 FAST = ["--hidden", "16", "--epochs", "3", "--samples", "300", "--batch-size", "32", "--quiet"]
 
@@ -69,8 +73,66 @@ def test_resume_runs_on_to_more_epochs(capsys: pytest.CaptureFixture[str], tmp_p
     assert main(["train", "--dataset", "moons", *FAST, "--out", str(folder)]) == 0
     status, out, err = run_cli(capsys, "train", "--resume", str(folder), "--epochs", "5",
                                "--quiet")
-    assert status == 0 and "resuming" in err and "trained 2 epochs" in out
+    assert status == 0 and "resuming" in err and "trained 2 epochs in this run" in out
     assert len(json.loads((folder / "metrics.json").read_text())["history"]) == 5
+
+
+@pytest.mark.parametrize(("steps", "text"), [
+    (0, "0 epochs"), (400, "1 epoch"), (800, "2 epochs"), (2182, "5.45 epochs"),
+    (399, "0.99 epochs"), (1, "0.002 epochs"), (2001, "5.002 epochs"), (960, "2.4 epochs")])
+def test_epochs_are_counted_with_a_part_never_shown_whole(steps: int, text: str) -> None:
+    assert epochs_text(steps, 400) == text
+
+
+def trained_line(out: str) -> str:
+    """The first line of train's summary, its time replaced by T."""
+    return re.sub(r"\(\d+\.\d s\)", "(T s)", out.splitlines()[0])
+
+
+@pytest.fixture
+def ctrl_c_raises() -> Iterator[None]:
+    """KeyboardInterrupt on SIGINT in this process too, even when started with it ignored."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+def test_the_trained_line_counts_what_this_run_trained(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        ctrl_c_raises: None) -> None:
+    """A fresh run, a resume after a whole epoch, a resume of a finished run, and a resume
+    from Ctrl-C after step 3 of epoch 2 (10 steps an epoch): that epoch's 7 steps left count
+    as 0.7 of an epoch, not as a whole one."""
+    small = ["--dataset", "moons", "--hidden", "8", "--samples", "200", "--batch-size", "16",
+             "--no-health", "--quiet"]
+    folder = tmp_path / "run"
+    status, out, _ = run_cli(capsys, "train", *small, "--epochs", "2", "--out", str(folder))
+    assert status == 0 and trained_line(out) == "trained 2 epochs in this run (T s); epoch 2 " \
+                                                "of 2 done"
+    status, out, _ = run_cli(capsys, "train", "--resume", str(folder), "--epochs", "3")
+    assert status == 0 and trained_line(out) == "trained 1 epoch in this run (T s); epoch 3 " \
+                                                "of 3 done"
+    status, out, err = run_cli(capsys, "train", "--resume", str(folder))
+    assert status == 0 and err.startswith("the run already has 3 epochs")
+    assert trained_line(out) == "trained 0 epochs in this run (T s); epoch 3 of 3 done"
+
+    step_schedule = LRSchedulerStep.on_batch_end
+
+    def ctrl_c_after_step_3_of_epoch_2(self: LRSchedulerStep, trainer: Trainer, step: int,
+                                      logs: dict[str, float]) -> None:
+        step_schedule(self, trainer, step, logs)
+        if (trainer.epoch + 1, step) == (2, 3):
+            signal.raise_signal(signal.SIGINT)
+
+    stopped = tmp_path / "stopped"
+    with monkeypatch.context() as patched:
+        patched.setattr(LRSchedulerStep, "on_batch_end", ctrl_c_after_step_3_of_epoch_2)
+        status, _, err = run_cli(capsys, "train", *small, "--epochs", "3", "--out",
+                                 str(stopped))
+    assert status == 130 and "epoch 2 is saved after step 3 of 10" in err
+    status, out, _ = run_cli(capsys, "train", "--resume", str(stopped))
+    assert status == 0 and trained_line(out) == "trained 1.7 epochs in this run (T s); epoch 3 " \
+                                                "of 3 done"
 
 
 def test_config_file_with_flags_winning(capsys: pytest.CaptureFixture[str],

@@ -252,6 +252,54 @@ def test_layerwise_data_comes_before_the_debian_package(
     assert find_fashion_mnist() == DEBIAN_FOLDER
 
 
+@pytest.fixture
+def data_everywhere_else(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The files in the Debian folder and in the user cache, where a fallback would find them;
+    returns the cache folder."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setattr(fashion, "DEBIAN_FOLDER", tmp_path / "debian")
+    make_fake_fashion(tmp_path / "debian", train=2)
+    make_fake_fashion(fashion.cache_folder(), train=2)
+    return fashion.cache_folder()
+
+
+@pytest.mark.parametrize("made", [False, True], ids=["missing-folder", "empty-folder"])
+def test_layerwise_data_without_the_files_is_an_error_naming_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, data_everywhere_else: Path,
+        made: bool) -> None:
+    """Like root (--data): the folder set is the one to use, not a hint to look elsewhere."""
+    chosen = tmp_path / "mine"
+    if made:
+        chosen.mkdir()
+    monkeypatch.setenv("LAYERWISE_DATA", str(chosen))
+    with pytest.raises(DatasetNotFoundError) as caught:
+        fashion_mnist("train")
+    where = (f" in LAYERWISE_DATA={chosen} (searched {chosen} and {chosen / 'fashion-mnist'})"
+             if made else f": LAYERWISE_DATA={chosen} names a folder that does not exist")
+    assert str(caught.value) == (
+        f"Fashion-MNIST train files (train-images-idx3-ubyte.gz and train-labels-idx1-ubyte.gz, "
+        f"or uncompressed) not found{where}; point LAYERWISE_DATA at a folder that holds them, "
+        f"unset it to search {tmp_path / 'debian'} and {data_everywhere_else}, or run "
+        f"`layerwise download fashion-mnist` to download them into {chosen}")
+    assert find_fashion_mnist() is None
+    monkeypatch.setenv("LAYERWISE_DATA", "")  # set but empty is not set
+    assert find_fashion_mnist() == tmp_path / "debian"
+
+
+def test_the_cli_names_a_layerwise_data_folder_without_the_files(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, data_everywhere_else: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from layerwise.cli import main
+
+    monkeypatch.setenv("LAYERWISE_DATA", str(tmp_path / "nowhere"))
+    assert main(["train", "--epochs", "1", "--quiet", "--out", str(tmp_path / "run")]) == 2
+    assert capsys.readouterr().err.startswith(
+        f"layerwise: error: Fashion-MNIST train files (train-images-idx3-ubyte.gz and "
+        f"train-labels-idx1-ubyte.gz, or uncompressed) not found: LAYERWISE_DATA="
+        f"{tmp_path / 'nowhere'} names a folder that does not exist; ")
+    assert main(["evaluate", str(tmp_path / "run")]) == 2  # nothing was trained
+
+
 def test_the_user_cache_is_the_last_resort(no_data_anywhere: Path) -> None:
     make_fake_fashion(no_data_anywhere / ".cache" / "layerwise" / "fashion-mnist", train=2)
     assert fashion_mnist().images.shape == (2, 28, 28)
@@ -344,6 +392,20 @@ def test_download_checks_md5_writes_the_files_and_skips_good_ones(
     download_fashion_mnist(target, base_url=server.url, md5=md5)
     assert server.requests == ["t10k-labels-idx1-ubyte.gz"]
     assert fashion_mnist("test", root=target).labels.tolist() == [0, 1, 2, 3]
+
+
+def test_a_download_goes_into_the_layerwise_data_folder(
+        tmp_path: Path, server: Server, monkeypatch: pytest.MonkeyPatch,
+        data_everywhere_else: Path) -> None:
+    """Where the files will be looked for: `layerwise download` and `make data` with
+    LAYERWISE_DATA set fill that folder, even when another folder holds the files."""
+    md5 = make_fake_fashion(server.folder, train=5)
+    monkeypatch.setattr(fashion, "download_fashion_mnist", functools.partial(
+        download_fashion_mnist, base_url=server.url, md5=md5))
+    monkeypatch.setenv("LAYERWISE_DATA", str(tmp_path / "mine"))
+    assert fashion_mnist("train", download=True).images.shape == (5, 28, 28)
+    assert sorted(path.name for path in (tmp_path / "mine").iterdir()) == sorted(FILE_NAMES)
+    assert find_fashion_mnist() == tmp_path / "mine"
 
 
 def test_fashion_mnist_downloads_into_the_cache_when_asked(

@@ -22,7 +22,7 @@ import pytest
 
 import layerwise as lw
 from layerwise.checkpoint import load, load_metadata
-from layerwise.cli import main
+from layerwise.cli import epochs_text, main
 
 MPIEXEC = Path(sys.executable).with_name("mpiexec")
 TIMEOUT = 180
@@ -97,6 +97,7 @@ def test_resume_with_another_number_of_workers(tmp_path: Path) -> None:
                             then)
         assert resumed.returncode == 0, resumed.stderr
         assert resumed.stderr.count("resuming") == 1
+        assert resumed.stdout.startswith("trained 2 epochs in this run (")
     assert_close(tmp_path / "2-1", tmp_path / "1-1")
     assert_close(tmp_path / "1-2", tmp_path / "1-1")
 
@@ -167,10 +168,15 @@ def assert_resumable(folder: Path) -> None:
     """The folder evaluates, and resumes to the end of the epoch after its last saved one."""
     evaluated = layerwise("evaluate", str(folder))
     assert evaluated.returncode == 0, evaluated.stderr
-    saved = json.loads(load_metadata(folder / "checkpoint.safetensors")["state"])["epoch"]
+    state = json.loads(load_metadata(folder / "checkpoint.safetensors")["state"])
+    saved, progress = state["epoch"], state["epoch_in_progress"]
     resumed = layerwise("train", "--resume", str(folder), "--epochs", str(saved + 1), "--quiet")
     assert resumed.returncode == 0, resumed.stderr
-    assert f"(epoch {saved + 1} of {saved + 1})" in resumed.stdout
+    # Ctrl-C saves within an epoch: only the steps left of it are trained, on every rank.
+    trained = epochs_text(progress["batches"] - progress["step"], progress["batches"]) \
+        if progress is not None else "1 epoch"
+    assert resumed.stdout.startswith(f"trained {trained} in this run (")
+    assert f"; epoch {saved + 1} of {saved + 1} done" in resumed.stdout
 
 
 def stop_group(process: subprocess.Popen[str]) -> None:

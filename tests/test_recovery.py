@@ -28,9 +28,10 @@ import layerwise as lw
 from layerwise import nn, optim
 from layerwise.cli import main
 from layerwise.optim import lr_scheduler
-from layerwise.train import LRSchedulerStep, Trainer
+from layerwise.train import Callback, LRSchedulerStep, Trainer, TrainingDivergedError
 from layerwise.train.config import RunConfig
 from layerwise.train.run import Run
+from layerwise.train.trainer import Evaluation
 
 EPOCHS = 6
 BATCHES = 400  # per epoch: 1,600 training points (400 of the 2,000 are held out) in batches of 4
@@ -338,13 +339,16 @@ def test_ctrl_c_at_a_random_moment_saves_the_step_says_how_to_resume_and_exits_1
 # Ctrl-C at a chosen step: the process sends SIGINT to itself at the end of step STEP of epoch
 # EPOCH, as the terminal would. THEN says what happens as the checkpoint that it makes the
 # process write is renamed into place: "nothing", "ctrl-c" (a second SIGINT), "kill-before" or
-# "kill-after" (SIGKILL before or after the rename). Run as
+# "kill-after" (SIGKILL before or after the rename); or "ctrl-c-before-the-save", a second SIGINT
+# as the run's save is called, before it writes anything. Run as
 # `python -c CTRL_C_AT_STEP EPOCH STEP THEN ARGUMENTS...`.
 CTRL_C_AT_STEP = """
 import os, signal, sys
 from pathlib import Path
 from layerwise.cli import main
 from layerwise.train.callbacks import LRSchedulerStep
+from layerwise.train.run import Run
+from layerwise.train.trainer import Evaluation
 
 epoch, step, then, arguments = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4:]
 step_schedule, rename, pressed = LRSchedulerStep.on_batch_end, os.replace, []
@@ -363,7 +367,13 @@ def replace(source, target):
     if saving and then == "kill-after":
         os.kill(os.getpid(), signal.SIGKILL)
 
+def save(run):
+    if pressed and then == "ctrl-c-before-the-save":
+        os.kill(os.getpid(), signal.SIGINT)
+    save_run(run)
+
 LRSchedulerStep.on_batch_end, os.replace = on_batch_end, replace
+save_run, Run.save = Run.save, save
 sys.exit(main(arguments))
 """
 
@@ -410,6 +420,18 @@ def test_a_second_ctrl_c_while_the_step_is_saved_waits_for_the_save(
     assert stopped.stderr == interrupted_line(folder, 3, 150)
     check_saved_mid_epoch(folder, 3, 150)
     assert not list(folder.glob(".*.tmp"))
+    resume_mid_epoch_and_compare(folder, reference, 3, 150)
+
+
+def test_a_second_ctrl_c_before_the_save_starts_waits_for_the_save(
+        tmp_path: Path, reference: Reference) -> None:
+    """The second SIGINT comes after the first one stopped training and before the save began
+    to write: it is handled like the first, and the step is saved all the same."""
+    folder = tmp_path / "run"
+    stopped = train_with_ctrl_c_at(folder, 3, 150, "ctrl-c-before-the-save")
+    assert stopped.returncode == 130, stopped.stderr
+    assert stopped.stderr == interrupted_line(folder, 3, 150)
+    check_saved_mid_epoch(folder, 3, 150)
     resume_mid_epoch_and_compare(folder, reference, 3, 150)
 
 
@@ -510,6 +532,39 @@ def test_ctrl_c_inside_an_optimizer_step_stops_after_the_step(ctrl_c_raises: Non
     assert (trainer.epoch_in_progress.epoch, trainer.epoch_in_progress.step) == (1, 1)
 
 
+def test_on_interrupt_comes_before_the_keyboard_interrupt_and_holds_a_second_ctrl_c(
+        ctrl_c_raises: None) -> None:
+    """Ctrl-C after step 2 of epoch 1: the callbacks' on_interrupt see that step, a second
+    Ctrl-C in the middle of them waits, and fit raises one KeyboardInterrupt after them."""
+    calls: list[tuple[str, int, int]] = []
+
+    class CtrlCAndSave(Callback):
+        def on_batch_end(self, trainer: Trainer, step: int, logs: dict[str, float]) -> None:
+            if (trainer.epoch + 1, step) == (1, 2):
+                signal.raise_signal(signal.SIGINT)
+
+        def on_interrupt(self, trainer: Trainer) -> None:
+            progress = trainer.epoch_in_progress
+            assert progress is not None
+            calls.append(("first", progress.epoch, progress.step))
+            signal.raise_signal(signal.SIGINT)  # Ctrl-C again, as the saving starts
+            calls.append(("saved", progress.epoch, progress.step))
+
+    class Later(Callback):
+        def on_interrupt(self, trainer: Trainer) -> None:
+            calls.append(("second callback", trainer.epoch, len(trainer.history)))
+
+    rng = np.random.default_rng(0)
+    model = nn.Sequential(nn.Linear(2, 4, rng=rng), nn.ReLU(), nn.Linear(4, 2, rng=rng))
+    trainer = Trainer(model, optim.SGD(model.parameters(), lr=0.1),
+                      callbacks=[CtrlCAndSave(), Later()], rng=rng, verbose=False)
+    with pytest.raises(KeyboardInterrupt):
+        trainer.fit(rng.normal(size=(40, 2)), rng.integers(0, 2, size=40), epochs=2,
+                    batch_size=10)
+    assert calls == [("first", 1, 2), ("saved", 1, 2), ("second callback", 0, 0)]
+    assert trainer.epoch_in_progress is not None and trainer.epoch_in_progress.step == 2
+
+
 def test_fit_after_ctrl_c_goes_on_with_the_next_batch_as_if_never_stopped(
         ctrl_c_raises: None) -> None:
     """From Python: Ctrl-C in epoch 2 of 3 leaves the trainer in that epoch, and calling fit
@@ -564,7 +619,12 @@ def test_fit_after_ctrl_c_goes_on_with_the_next_batch_as_if_never_stopped(
 
 DIVERGING = ["train", "--dataset", "moons", "--hidden", "16", "--epochs", "3", "--samples", "300",
              "--batch-size", "16", "--optimizer", "sgd", "--lr", "1e6", "--quiet"]
-LEARNING_RATE_HINT = r"; the learning rate \([0-9.e+]+\) may be too high: try a smaller one\n"
+LEARNING_RATE_HINT = r"; the learning rate \([0-9.e+]+\) may be too high: try a smaller one"
+
+
+def nothing_saved(folder: Path) -> str:
+    return re.escape(f" in a new run; --resume would start {folder} again from epoch 1 with the "
+                     f"same settings (it has no saved epoch)\n")
 
 
 def test_a_nan_loss_stops_training_naming_epoch_and_step(tmp_path: Path) -> None:
@@ -572,7 +632,8 @@ def test_a_nan_loss_stops_training_naming_epoch_and_step(tmp_path: Path) -> None
     assert finished.returncode == 2
     assert_one_line(finished.stderr)
     assert re.fullmatch(r"layerwise: error: the loss became (nan|inf|-inf) at epoch 1, step \d+"
-                        + LEARNING_RATE_HINT, finished.stderr), finished.stderr
+                        + LEARNING_RATE_HINT + nothing_saved(tmp_path / "run"),
+                        finished.stderr), finished.stderr
 
 
 def test_detect_anomaly_names_the_op_that_made_the_nan(tmp_path: Path) -> None:
@@ -581,7 +642,181 @@ def test_detect_anomaly_names_the_op_that_made_the_nan(tmp_path: Path) -> None:
     assert_one_line(finished.stderr)
     assert re.fullmatch(r"layerwise: error: [A-Z]\w* (forward|backward) produced (NaN|inf)"
                         r"( in the gradient for input \d)? \(input shapes: .*\) at epoch 1, "
-                        r"step \d+" + LEARNING_RATE_HINT, finished.stderr), finished.stderr
+                        r"step \d+" + LEARNING_RATE_HINT + nothing_saved(tmp_path / "run"),
+                        finished.stderr), finished.stderr
+
+
+# After a divergence: a Trainer refuses to go on from the broken state until told where to start
+# again; a Run, and the command, start again from the run's last save.
+
+
+class NaNWeightAt(Callback):
+    """Before step `step` of epoch `epoch`, a NaN in the first weight: that step's loss is NaN,
+    as if the weights had blown up."""
+
+    def __init__(self, epoch: int, step: int) -> None:
+        self.moment = (epoch, step)
+
+    def on_batch_begin(self, trainer: Trainer, step: int) -> None:
+        if (trainer.epoch + 1, step) == self.moment:
+            next(iter(trainer.model.parameters())).data[0] = np.nan
+
+
+def without_seconds(history: list[dict[str, float]]) -> list[dict[str, float]]:
+    return [{k: v for k, v in record.items() if k != "seconds"} for record in history]
+
+
+def assert_same_weights(model: nn.Module, reference: nn.Module) -> None:
+    for name, value in reference.state_dict().items():
+        np.testing.assert_array_equal(model.state_dict()[name], value, err_msg=name, strict=True)
+
+
+def test_fit_after_a_divergence_refuses_until_the_epoch_is_restarted() -> None:
+    """The second fit would go on from the NaN weights; it refuses, saying what to do. Loading
+    the state of epoch 1 and restart_epoch() train epoch 2 again, in its order, to the end that
+    a run without the fault reaches."""
+    points, labels = np.random.default_rng(0).normal(size=(90, 2)), np.arange(90) % 2
+
+    def make_trainer(callbacks: list[Callback]) -> Trainer:
+        rng = np.random.default_rng(1)
+        model = nn.Sequential(nn.Linear(2, 8, rng=rng), nn.ReLU(), nn.Linear(8, 2, rng=rng))
+        return Trainer(model, optim.Adam(model.parameters(), lr=0.01), callbacks=callbacks,
+                       rng=np.random.default_rng(2), verbose=False)
+
+    def train(trainer: Trainer) -> None:
+        trainer.fit(points, labels, epochs=3, batch_size=9)
+
+    straight = make_trainer([])
+    train(straight)
+
+    class KeepEachEpoch(Callback):
+        def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
+            self.weights = trainer.model.state_dict()
+            self.optimizer = trainer.optimizer.state_dict()
+
+    kept = KeepEachEpoch()
+    diverging = make_trainer([kept, NaNWeightAt(epoch=2, step=3)])
+    with np.errstate(all="ignore"), pytest.raises(
+            TrainingDivergedError, match=r"^the loss became nan at epoch 2, step 3; "):
+        train(diverging)
+    assert diverging.diverged == "the loss became nan at epoch 2, step 3"
+    progress = diverging.epoch_in_progress
+    assert diverging.epoch == 1 and progress is not None and progress.step == 2
+
+    with pytest.raises(RuntimeError) as refused:
+        train(diverging)
+    assert str(refused.value) == (
+        "fit: training diverged (the loss became nan at epoch 2, step 3), and the model and the "
+        "optimizer hold the state of that moment, not of a finished epoch: load the weights and "
+        "optimizer state of one (from a ModelCheckpoint file, or state_dict() copies), then "
+        "call trainer.restart_epoch() to train epoch 2 again from its first batch")
+    assert diverging.epoch_in_progress is progress  # the refusal changed nothing
+
+    diverging.callbacks.pop()
+    diverging.model.load_state_dict(kept.weights)
+    diverging.optimizer.load_state_dict(kept.optimizer)
+    diverging.restart_epoch()
+    assert diverging.diverged is None and diverging.epoch_in_progress is None
+    train(diverging)
+    assert without_seconds(diverging.history.records) == without_seconds(straight.history.records)
+    assert_same_weights(diverging.model, straight.model)
+
+
+def evaluate_only(run: Run) -> Evaluation:
+    """Run.finish without its files: the test evaluation."""
+    return run.trainer.evaluate(run.splits.test_x, run.splits.test_y)
+
+
+def test_a_run_that_diverged_starts_again_from_its_last_save(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """NaN weights at step 5 of epoch 2 (a step that the health records sample): the run keeps
+    that state to be looked at; its next train() starts again from the end of epoch 1 in its
+    folder and ends as the run without the fault ends, health records included."""
+    monkeypatch.setattr(Run, "finish", evaluate_only)
+    config = RunConfig(dataset="moons", hidden=[8], epochs=3, samples=200, batch_size=16, seed=5)
+    straight = Run(config, tmp_path / "straight", verbose=False, health=True)
+    expected = straight.train()
+
+    run = Run(config, tmp_path / "run", verbose=False, health=True)
+    run.trainer.callbacks.append(NaNWeightAt(epoch=2, step=5))
+    with np.errstate(all="ignore"), pytest.raises(TrainingDivergedError,
+                                                  match="at epoch 2, step 5; "):
+        run.train()
+    assert np.isnan(next(iter(run.model.parameters())).data).any()  # the moment, to look at
+    assert run.saved_state() == "the end of epoch 1"
+
+    run.trainer.callbacks.pop()
+    result = run.train()
+    assert run.trainer.diverged is None
+    assert without_seconds(run.trainer.history.records) == without_seconds(
+        straight.trainer.history.records)
+    assert_same_weights(run.model, straight.model)
+    assert (result.loss, result.accuracy) == (expected.loss, expected.accuracy)
+    assert run.health is not None and straight.health is not None
+    assert [(sample["step"], sample["loss"]) for sample in run.health.samples] == [
+        (sample["step"], sample["loss"]) for sample in straight.health.samples]
+
+
+def test_a_run_that_diverged_before_its_first_save_refuses_to_go_on(tmp_path: Path) -> None:
+    config = RunConfig(dataset="moons", hidden=[8], epochs=2, samples=200, batch_size=16)
+    run = Run(config, tmp_path / "run", verbose=False)
+    run.trainer.callbacks.append(NaNWeightAt(epoch=1, step=2))
+    with np.errstate(all="ignore"), pytest.raises(TrainingDivergedError):
+        run.train()
+    with pytest.raises(RuntimeError) as refused:
+        run.train()
+    assert str(refused.value) == (
+        f"{run.folder}: training diverged (the loss became nan at epoch 1, step 2) before the "
+        f"run's first save, so it has no good state to start again from; make a new Run (with "
+        f"a smaller learning rate)")
+
+
+def test_a_run_whose_last_save_cannot_be_read_does_not_go_on_after_a_divergence(
+        tmp_path: Path) -> None:
+    config = RunConfig(dataset="moons", hidden=[8], epochs=2, samples=200, batch_size=16)
+    run = Run(config, tmp_path / "run", verbose=False)
+    run.trainer.callbacks.append(NaNWeightAt(epoch=2, step=2))
+    with np.errstate(all="ignore"), pytest.raises(TrainingDivergedError):
+        run.train()
+    checkpoint = run.folder / "checkpoint.safetensors"
+    metadata = lw.load_metadata(checkpoint)
+    state = json.loads(metadata["state"])
+    del state["shuffle_rng"]  # read after the weights: a restore that fails half-way
+    lw.save(lw.load(checkpoint), checkpoint, metadata={**metadata, "state": json.dumps(state)})
+    for _ in range(2):  # the failed restore leaves the run diverged, not ready to go on
+        with pytest.raises(lw.CheckpointError, match="it has no 'shuffle_rng'"):
+            run.train()
+    assert run.trainer.diverged == "the loss became nan at epoch 2, step 2"
+
+
+def test_the_command_says_what_the_folder_keeps_and_resume_starts_again_from_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    settings = ["--dataset", "moons", "--hidden", "8", "--epochs", "3", "--samples", "200",
+                "--batch-size", "16", "--no-health", "--quiet"]
+    assert main(["train", *settings, "--out", str(tmp_path / "straight")]) == 0
+
+    step_schedule = LRSchedulerStep.on_batch_end
+
+    def nan_weights_after_step_3_of_epoch_2(self: LRSchedulerStep, trainer: Trainer, step: int,
+                                            logs: dict[str, float]) -> None:
+        step_schedule(self, trainer, step, logs)
+        NaNWeightAt(epoch=2, step=3).on_batch_begin(trainer, step)
+
+    folder = tmp_path / "run"
+    capsys.readouterr()
+    with monkeypatch.context() as patched:
+        patched.setattr(LRSchedulerStep, "on_batch_end", nan_weights_after_step_3_of_epoch_2)
+        assert main(["train", *settings, "--out", str(folder)]) == 2
+    assert re.fullmatch(r"layerwise: error: the loss became nan at epoch 2, step 4"
+                        + LEARNING_RATE_HINT + re.escape(
+                            f" in a new run; --resume would start again from the last save in "
+                            f"{folder} (the end of epoch 1) with the same settings\n"),
+                        capsys.readouterr().err)
+
+    assert main(["train", "--resume", str(folder), "--quiet"]) == 0
+    assert capsys.readouterr().err == f"resuming {folder} at epoch 2 of 3\n"
+    Outcome.of(folder).assert_identical_to(Outcome.of(tmp_path / "straight"))
 
 
 # --- determinism ---------------------------------------------------------------------------

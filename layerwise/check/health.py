@@ -302,7 +302,15 @@ class TrainingHealth(Callback):
         up to `up_to_step`, the last step the resumed weights have seen."""
         check_report(report, "the health report")
         self.initial_loss = report["initial_loss"]
-        self.samples = [sample for sample in report["samples"] if sample["step"] <= up_to_step]
+        self.samples = report["samples"]
+        self.rewind(up_to_step)
+
+    def rewind(self, up_to_step: int) -> None:
+        """Keep the samples up to `up_to_step` and drop the step in flight, if one raised
+        (training that diverged, started again from a checkpoint)."""
+        self._remove_hooks()
+        self._before, self._outputs, self._pending = {}, {}, None
+        self.samples = [sample for sample in self.samples if sample["step"] <= up_to_step]
 
 
 def _finite(value: Any) -> Any:

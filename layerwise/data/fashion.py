@@ -1,10 +1,12 @@
 """Fashion-MNIST: 70,000 grayscale 28x28 images of clothing in 10 classes (Xiao, Rasul and
 Vollgraf, 2017), found on disk or downloaded with the published MD5 sums checked.
 
-The folders searched, in order: the `root` you pass (and only it, when given); else the folder
-in the LAYERWISE_DATA environment variable; Debian's dataset-fashion-mnist package
-(/usr/share/datasets/fashion-mnist); the user cache ~/.cache/layerwise/fashion-mnist. A folder
-may hold the files directly or in a ``fashion-mnist`` subfolder, gzip-compressed or not.
+The folders searched: the `root` you pass, and only it; else the folder named by the
+LAYERWISE_DATA environment variable, and only it (a folder that does not hold the files is an
+error naming it, as a `root` is, not a reason to look elsewhere); else, in order, Debian's
+dataset-fashion-mnist package (/usr/share/datasets/fashion-mnist) and the user cache
+~/.cache/layerwise/fashion-mnist. A folder may hold the files directly or in a
+``fashion-mnist`` subfolder, gzip-compressed or not.
 Local files are not MD5-checked: Debian recompressed its copies, so their sums differ from the
 published ones while their contents are the same. Every file is checked as IDX data instead.
 """
@@ -66,15 +68,16 @@ def fashion_mnist(split: str = "train", root: str | os.PathLike[str] | None = No
         split: "train" or "test".
         root: the folder holding the files; when None, the folders of the module docstring
             are searched.
-        download: when no folder holds the files, download them into `root` (or the user
-            cache) instead of raising.
+        download: when no folder holds the files, download them into `root` (or the
+            LAYERWISE_DATA folder, or the user cache) instead of raising.
 
     Returns:
         LabelledImages(images uint8 (N, 28, 28), labels int64 (N,), classes).
 
     Raises:
         ValueError: `split` is not "train" or "test".
-        DatasetNotFoundError: no folder holds the files and `download` is False.
+        DatasetNotFoundError: no folder holds the files and `download` is False; the
+            message names the folders searched (`root`, or the LAYERWISE_DATA folder, when set).
         DataError: a file is not valid IDX data, images are not 28x28, or the counts of
             images and labels differ; or the download failed.
     """
@@ -86,7 +89,7 @@ def fashion_mnist(split: str = "train", root: str | os.PathLike[str] | None = No
     if found is None:
         if not download:
             raise DatasetNotFoundError(_not_found_message(split, stems, folders, root))
-        folder = download_fashion_mnist(Path(root) if root is not None else cache_folder())
+        folder = download_fashion_mnist(_download_folder(root))
         found = _files_in(folder, stems)
         if found is None:
             raise DataError(f"{folder}: the download finished but {stems[0]}.gz and "
@@ -145,14 +148,26 @@ def download_fashion_mnist(folder: str | os.PathLike[str], base_url: str = FASHI
     return folder
 
 
-def _search_folders(root: str | os.PathLike[str] | None) -> list[Path]:
+def _chosen_folder(root: str | os.PathLike[str] | None) -> Path | None:
+    """The one folder to look in: `root`, else the LAYERWISE_DATA folder; None for the
+    default search."""
     if root is not None:
-        return [Path(root), Path(root) / "fashion-mnist"]
-    folders = []
+        return Path(root)
     if os.environ.get(DATA_VARIABLE):
-        variable = Path(os.environ[DATA_VARIABLE])
-        folders += [variable, variable / "fashion-mnist"]
-    return [*folders, DEBIAN_FOLDER, cache_folder()]
+        return Path(os.environ[DATA_VARIABLE])
+    return None
+
+
+def _search_folders(root: str | os.PathLike[str] | None) -> list[Path]:
+    chosen = _chosen_folder(root)
+    if chosen is not None:
+        return [chosen, chosen / "fashion-mnist"]
+    return [DEBIAN_FOLDER, cache_folder()]
+
+
+def _download_folder(root: str | os.PathLike[str] | None) -> Path:
+    chosen = _chosen_folder(root)
+    return chosen if chosen is not None else cache_folder()
 
 
 def _files_in(folder: Path, stems: tuple[str, ...]) -> tuple[Path, ...] | None:
@@ -170,11 +185,19 @@ def _files_in(folder: Path, stems: tuple[str, ...]) -> tuple[Path, ...] | None:
 def _not_found_message(split: str, stems: tuple[str, ...], folders: list[Path],
                        root: str | os.PathLike[str] | None) -> str:
     searched = ", ".join(str(folder) for folder in folders)
+    files = f"Fashion-MNIST {split} files ({stems[0]}.gz and {stems[1]}.gz, or uncompressed)"
+    if root is None and os.environ.get(DATA_VARIABLE):
+        setting = f"{DATA_VARIABLE}={os.environ[DATA_VARIABLE]}"
+        where = (f" in {setting} (searched {folders[0]} and {folders[1]})"
+                 if folders[0].is_dir() else f": {setting} names a folder that does not exist")
+        return (f"{files} not found{where}; point {DATA_VARIABLE} at a folder that holds "
+                f"them, unset it to search {DEBIAN_FOLDER} and {cache_folder()}, or run "
+                f"`layerwise download fashion-mnist` to download them into {folders[0]}")
     where = f"the folder passed as root ({searched})" if root is not None else searched
-    return (f"Fashion-MNIST {split} files ({stems[0]}.gz and {stems[1]}.gz, or uncompressed) "
-            f"not found in {where}; get them with `apt-get install dataset-fashion-mnist`, "
-            f"set {DATA_VARIABLE}=DIR or pass --data DIR (root=DIR in Python) for a folder "
-            f"that holds them, or run `layerwise download fashion-mnist` (download=True)")
+    return (f"{files} not found in {where}; get them with `apt-get install "
+            f"dataset-fashion-mnist`, set {DATA_VARIABLE}=DIR or pass --data DIR (root=DIR in "
+            f"Python) for a folder that holds them, or run `layerwise download fashion-mnist` "
+            f"(download=True)")
 
 
 def _load_split(images_path: Path, labels_path: Path) -> LabelledImages:

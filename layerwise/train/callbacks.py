@@ -44,6 +44,12 @@ class Callback:
     def on_train_end(self, trainer: Trainer) -> None:
         """After the last epoch (also after an early stop)."""
 
+    def on_interrupt(self, trainer: Trainer) -> None:
+        """Ctrl-C is stopping `fit` at a safe point: after a step's `on_batch_end` (the
+        trainer's `epoch_in_progress` says which), or after an epoch's `on_epoch_end`. The
+        weights are whole; save here what must survive. Further Ctrl-C waits until every
+        callback's `on_interrupt` has returned; then `fit` raises KeyboardInterrupt."""
+
 
 def _is_better(mode: str, value: float, best: float, min_delta: float) -> bool:
     if math.isnan(value):

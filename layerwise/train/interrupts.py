@@ -28,6 +28,11 @@ class PendingInterrupt:
     def record(self, signum: int, frame: FrameType | None) -> None:
         self.received = True
 
+    @property
+    def pending(self) -> bool:
+        """Whether `deliver()` would pass a SIGINT on now."""
+        return self.received and self.previous is not None
+
     def deliver(self) -> None:
         """Pass a recorded SIGINT to the handler it was meant for: Python's raises
         KeyboardInterrupt here, unless the program set another."""

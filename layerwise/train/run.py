@@ -197,7 +197,15 @@ class Run:
 
     # --- training ----------------------------------------------------------------------
     def train(self) -> Evaluation:
-        """Train to config.epochs (from wherever the run stands), then test and plot."""
+        """Train to config.epochs (from wherever the run stands), then test and plot.
+
+        After TrainingDivergedError, the run keeps the state of the moment it diverged (to be
+        looked at) until the next `train()`, which starts again from the last save in its
+        folder (`restore()`), the last good state; a run that diverged before its first save
+        has none, and refuses (RuntimeError).
+        """
+        if self.trainer.diverged is not None:
+            self.start_again()
         if self.comm.is_root:
             self.folder.mkdir(parents=True, exist_ok=True)
             self.remove_partial_files()
@@ -209,9 +217,9 @@ class Run:
                              validation_data=(splits.val_x, splits.val_y) if len(splits.val_x)
                              else None)
         except KeyboardInterrupt:
-            progress = self.trainer.epoch_in_progress
-            if progress is not None and progress.step:  # stopped between two steps of an epoch
-                self.save()
+            # Ctrl-C saved the steps already (SaveEveryEpoch.on_interrupt, before SIGINT could
+            # come again); a KeyboardInterrupt that a callback raised did not.
+            self.save_unsaved_steps()
             self.write_partial_report()
             raise
         except FloatingPointError:  # diverged: the health records say what led there
@@ -219,6 +227,26 @@ class Run:
                 self.health.write(self.folder / "health.json")
             raise
         return self.finish()
+
+    def start_again(self) -> None:
+        """After the training diverged: back to the state of the run's last save."""
+        if not (self.folder / "checkpoint.safetensors").is_file():
+            raise RuntimeError(
+                f"{self.folder}: training diverged ({self.trainer.diverged}) before the run's "
+                f"first save, so it has no good state to start again from; make a new Run "
+                f"(with a smaller learning rate)")
+        diverged = self.trainer.diverged
+        self.restore()
+        self.trainer.log(f"training diverged ({diverged}); starting again from {self.folder}'s "
+                         f"last save, {self.saved_state()}")
+
+    def saved_state(self) -> str:
+        """What the run's last save holds, in words: "the end of epoch 2", "epoch 3 after step
+        150 of 400" (a Ctrl-C save), or "nothing" before the first save."""
+        if self.saved_step:
+            return (f"epoch {self.saved_epoch + 1} after step {self.saved_step} of "
+                    f"{self.steps_per_epoch}")
+        return f"the end of epoch {self.saved_epoch}" if self.saved_epoch else "nothing"
 
     def finish(self) -> Evaluation:
         """Evaluate the test set, write metrics.json and the plots; Ctrl-C waits for the end."""
@@ -283,6 +311,14 @@ class Run:
             self.saved_epoch = self.trainer.epoch
             self.saved_step = progress.step if progress is not None else 0
 
+    def save_unsaved_steps(self) -> None:
+        """Save the run if training stopped between two steps of an epoch that are not saved
+        yet (nothing to do between epochs: the end of each one is saved)."""
+        progress = self.trainer.epoch_in_progress
+        if progress is not None and progress.step and (
+                self.saved_epoch, self.saved_step) != (self.trainer.epoch, progress.step):
+            self.save()
+
     def _write_state(self) -> None:
         weights = self.model.state_dict()
         config_json = json.dumps(self.config.to_dict())
@@ -345,19 +381,24 @@ class Run:
             raise CheckpointError(f"{path}: not a resume checkpoint of this run "
                                   f"({_what_is_wrong(error)})") from error
         self._restore_health()
+        self.trainer.diverged = None  # the state is the checkpoint's: a good one
 
     def _restore_health(self) -> None:
         """Continue health.json with the samples of the steps the restored weights have seen;
         one that cannot be read is started afresh, with a note (the training is not at risk)."""
         path = self.folder / "health.json"
-        if self.health is None or not path.is_file():
+        if self.health is None:
+            return
+        steps = self.saved_epoch * self.steps_per_epoch + self.saved_step
+        self.health.rewind(steps)  # what this process recorded beyond the checkpoint, if any
+        if not path.is_file():
             return
         try:
             report = read_report(path)
         except ValueError as error:
             self.trainer.log(f"{error}; the health records start afresh")
             return
-        self.health.restore(report, self.saved_epoch * self.steps_per_epoch + self.saved_step)
+        self.health.restore(report, steps)
 
     def _restore(self, tensors: dict[str, np.ndarray], metadata: dict[str, str]) -> None:
         state = json.loads(metadata["state"])
@@ -386,6 +427,7 @@ class Run:
             self.augment_rng.bit_generator.state = state["augment_rng"]
         self.trainer.epoch = self.saved_epoch = state["epoch"]
         self.trainer.history = History.from_dict(state["history"])
+        self.trainer.epoch_in_progress, self.saved_step = None, 0
         if state.get("epoch_in_progress") is not None:  # saved by Ctrl-C within an epoch
             progress = EpochInProgress.from_dict(state["epoch_in_progress"])
             if progress.epoch != state["epoch"] + 1 or not 0 < progress.step <= progress.batches:
@@ -417,13 +459,17 @@ def _what_is_wrong(error: Exception) -> str:
 
 
 class SaveEveryEpoch(Callback):
-    """The run's own callback: save weights and resume state after every epoch."""
+    """The run's own callback: save weights and resume state after every epoch, and when
+    Ctrl-C stops training between two steps of one."""
 
     def __init__(self, run: Run) -> None:
         self.run = run
 
     def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
         self.run.save()
+
+    def on_interrupt(self, trainer: Trainer) -> None:
+        self.run.save_unsaved_steps()
 
 
 @dataclass

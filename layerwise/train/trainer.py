@@ -107,6 +107,10 @@ class Trainer:
     A training loss, validation loss or weight that becomes NaN or infinite raises
     TrainingDivergedError naming the epoch and the step (and the op, under
     `layerwise.detect_anomaly()`), before the epoch reaches the history or the callbacks.
+    The model and the optimizer keep the state of that moment, to be looked at, and
+    `trainer.diverged` says where it was; a further `fit` refuses to go on from there
+    (RuntimeError) until good weights and optimizer state are loaded and `restart_epoch()` is
+    called, which trains the epoch again from its first batch.
     Ctrl-C takes effect at the end of a step, or at the end of an epoch (after the callbacks)
     when it comes during validation, so no weight is left half-updated. Stopped within an epoch,
     the trainer keeps `epoch_in_progress` (the steps done, the epoch's running sums and the
@@ -130,6 +134,7 @@ class Trainer:
         self.epoch = 0
         self.stop_training = False
         self.epoch_in_progress: EpochInProgress | None = None
+        self.diverged: str | None = None  # what became non-finite, and where
         # Data-parallel training: the world of ranks when the optimizer sums over one
         self.comm = optimizer.comm if isinstance(optimizer, DistributedOptimizer) \
             and optimizer.comm.size > 1 else None
@@ -160,6 +165,14 @@ class Trainer:
             raise ValueError(f"fit: {len(inputs)} inputs but {len(targets)} targets")
         if not 0.0 <= validation_split < 1.0:
             raise ValueError(f"fit: validation_split must be in [0, 1), got {validation_split}")
+        if self.diverged is not None:
+            epoch = self.epoch + 1
+            raise RuntimeError(
+                f"fit: training diverged ({self.diverged}), and the model and the optimizer "
+                f"hold the state of that moment, not of a finished epoch: load the weights and "
+                f"optimizer state of one (from a ModelCheckpoint file, or state_dict() copies), "
+                f"then call trainer.restart_epoch() to train epoch {epoch} again from its first "
+                f"batch")
         if validation_split and validation_data is None:
             held_out = round(len(inputs) * validation_split)
             keep = len(inputs) - held_out
@@ -193,6 +206,21 @@ class Trainer:
         for callback in self.callbacks:
             callback.on_train_end(self)
         return self.history
+
+    def restart_epoch(self) -> None:
+        """Forget the steps done of the epoch in progress (one that diverged, or that Ctrl-C
+        stopped): the next `fit` trains it again from its first batch, in the same order (the
+        shuffling generator goes back to its state at the epoch's start).
+
+        The model and the optimizer are left as they are: load the state to start from into
+        them first. Other generators (dropout masks, augmentation) and the callbacks (a
+        learning-rate schedule) are not rewound either.
+        """
+        progress = self.epoch_in_progress
+        if progress is not None:
+            self.rng.bit_generator.state = progress.shuffle_state
+        self.epoch_in_progress = None
+        self.diverged = None
 
     def _start_epoch(self, loader: DataLoader,
                      epoch: int) -> tuple[EpochInProgress, Iterator[tuple[Tensor, Tensor]]]:
@@ -298,18 +326,23 @@ class Trainer:
         return float(agreed[0] / agreed[1]), int(agreed[2])
 
     def _deliver(self, interrupt: PendingInterrupt, agree: bool = False) -> None:
-        """Stop here if Ctrl-C came. With ranks, only on what they all agreed (in the step's
-        allreduce, or here with `agree`), so that no rank stops while the others go on into
-        a collective; a Ctrl-C that reached a rank after the agreement waits for the next."""
-        if self.comm is None:
-            interrupt.deliver()
-            return
-        if agree:
-            self._interrupt_agreed = bool(self.comm.allreduce(
-                np.array([interrupt.received], dtype=np.float64))[0])
-        if self._interrupt_agreed:
+        """Stop here if Ctrl-C came: the callbacks' `on_interrupt` first, while SIGINT is
+        still recorded (so that another Ctrl-C cannot cut their saving short), then
+        KeyboardInterrupt. With ranks, only on what they all agreed (in the step's allreduce,
+        or here with `agree`), so that no rank stops while the others go on into a
+        collective; a Ctrl-C that reached a rank after the agreement waits for the next."""
+        if self.comm is not None:
+            if agree:
+                self._interrupt_agreed = bool(self.comm.allreduce(
+                    np.array([interrupt.received], dtype=np.float64))[0])
+            if not self._interrupt_agreed:
+                return
             interrupt.received = True
-            interrupt.deliver()
+        if not interrupt.pending:
+            return
+        for callback in self.callbacks:
+            callback.on_interrupt(self)
+        interrupt.deliver()
 
     def _validate(self, validation_data: tuple[np.ndarray, np.ndarray],
                   epoch: int) -> tuple[float, float]:
@@ -324,8 +357,10 @@ class Trainer:
 
     def _diverged(self, what_and_where: str) -> TrainingDivergedError:
         """The error, naming the highest rate of the epoch so far: the one to lower (a schedule
-        may have brought the current rate down to 0 by the end of the epoch)."""
+        may have brought the current rate down to 0 by the end of the epoch); the trainer is
+        marked as diverged until `restart_epoch`."""
         peak_lr = self.epoch_in_progress.peak_lr if self.epoch_in_progress is not None else 0.0
+        self.diverged = what_and_where
         return TrainingDivergedError(f"{what_and_where}; the learning rate ({peak_lr:g}) "
                                      f"may be too high: try a smaller one")
 
