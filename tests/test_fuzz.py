@@ -25,6 +25,7 @@ from hypothesis.extra import numpy as hnp
 
 import layerwise as lw
 from layerwise import functional as F
+from layerwise.checksums import CHECKSUM_KEY
 from layerwise.data import DataError, read_idx, write_idx
 
 # tmp_path is shared by the examples of one test: each example overwrites its file.
@@ -227,23 +228,40 @@ def join_safetensors(header: object, buffer: bytes) -> bytes:
     return struct.pack("<Q", len(encoded)) + encoded + buffer
 
 
-def check_checkpoint_outcome(path: Path, content: bytes) -> None:
+def check_checkpoint_outcome(path: Path, content: bytes,
+                             saved: dict[str, np.ndarray] | None = None) -> None:
     """Write `content` to `path`: load and load_metadata both refuse it with a
-    CheckpointError naming the file, or both read it, with arrays as the header describes."""
+    CheckpointError naming the file, or both read it, with arrays as the header describes.
+
+    `saved` are the arrays of the file `content` was made from by changing bytes. Only load
+    reads the data section, so a change there alone is refused by load (its checksum) and not
+    by load_metadata; and whatever load reads from a file with checksums is what was saved.
+    """
     path.write_bytes(content)
     outcomes = []
+    errors = []
     for reader in (lw.load, lw.load_metadata):
         try:
             outcomes.append(reader(path))
         except lw.CheckpointError as error:
             assert str(error).startswith(f"{path}: ")
             outcomes.append(None)
+            errors.append(str(error))
     arrays, metadata = outcomes
+    if saved is not None and arrays is None and metadata is not None:
+        assert "does not match its SHA-256" in errors[0], errors[0]
+        return
     assert (arrays is None) == (metadata is None), "load and load_metadata disagree"
     if arrays is None:
         return
+    if saved is not None and CHECKSUM_KEY in content[8:].decode("utf-8", "replace"):
+        assert {name: (array.dtype, array.shape, array.tobytes())
+                for name, array in arrays.items()} == {
+            name: (array.dtype, array.shape, array.tobytes()) for name, array in saved.items()}
     header, buffer = split_safetensors(content)
-    assert metadata == (header.pop("__metadata__", None) or {})
+    stored = header.pop("__metadata__", None) or {}
+    # The checksums' own entry is checked by load and never handed to the user.
+    assert metadata == {key: value for key, value in stored.items() if key != CHECKSUM_KEY}
     assert sorted(arrays) == sorted(header)
     for name, entry in header.items():
         begin, end = entry["data_offsets"]
@@ -321,7 +339,7 @@ def test_load_of_mutated_files(tmp_path: Path, arrays: dict[str, np.ndarray],
         content = join_safetensors(header, buffer)
     else:
         content = content[:data.draw(st.integers(0, len(content)))]
-    check_checkpoint_outcome(tmp_path / "mutated.safetensors", content)
+    check_checkpoint_outcome(tmp_path / "mutated.safetensors", content, saved=arrays)
 
 
 @FUZZ
