@@ -68,7 +68,7 @@ def fashion_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[st
                           str(tmp_path_factory.mktemp("report") / "fashion"))
     health = {"version": 1, "every": 10, "classes": 10, "initial_loss": 2.3124,
               "expected_initial_loss": float(np.log(10)), "samples": [], "findings": FINDINGS}
-    (folder / "health.json").write_text(json.dumps(health))
+    write_json(folder / "health.json", health)
     (folder / "gradient_flow.png").write_bytes(picture(1))
     (folder / "activations.png").write_bytes(picture(2))
     output = io.StringIO()
@@ -310,6 +310,7 @@ def test_the_health_findings_and_plots_are_shown(fashion_run: tuple[Path, list[s
         assert any(image["src"] == uri for image in page.images()), name
 
 
+@pytest.mark.filterwarnings("ignore::layerwise.NoChecksumWarning")  # config.json edited
 def test_without_the_data_the_confusion_matrix_of_metrics_json_is_shown(
         fashion_run: tuple[Path, list[str]], tmp_path: Path) -> None:
     folder = tmp_path / "run"
@@ -335,6 +336,7 @@ def test_without_health_data_the_report_says_so(spiral_run: Path) -> None:
     assert "health" not in page.tables
 
 
+@pytest.mark.filterwarnings("ignore::layerwise.NoChecksumWarning")  # written by hand
 def test_an_unreadable_health_file_is_named(spiral_run: Path, tmp_path: Path) -> None:
     folder = tmp_path / "run"
     shutil.copytree(spiral_run, folder)
