@@ -149,23 +149,36 @@ def _fits(pads: Pads, kernel: tuple[int, int], dilation: tuple[int, int]) -> boo
                for (begin, end), k, d in zip(pads, kernel, dilation, strict=True))
 
 
-def _max_pool(node: Node) -> Kernel:
-    kernel, ceil_mode, auto_pad = _pool_options(node)
+Pool = Callable[[Tensor, Pads, tuple[int, int], tuple[int, int], tuple[int, int]], Tensor]
 
-    def max_pool(x: Tensor) -> Tensor:
+
+def _pooling(node: Node, kernel: list[int], auto_pad: str, pool: Pool) -> Kernel:
+    """Run pool(x, pads, window, stride, dilation) on 2-D maps, a 1-D input (N, C, L) as
+    (N, C, 1, L), with the node's pads, strides and dilations."""
+
+    def apply(x: Tensor) -> Tensor:
         rank = _spatial_rank(node, x)
         strides, dilations = _options(node, rank)
         pads = _pads(node, auto_pad, x.shape[2:], kernel, strides, dilations)
         pads, stride, dilation = _in_2d(rank, pads, strides, dilations)
-        size = (1, kernel[0]) if rank == 1 else (kernel[0], kernel[1])
-        x = _as_2d(x) if rank == 1 else x
-        if not _fits(pads, size, dilation):
-            x, pads = _pad(x, pads, -np.inf), [(0, 0), (0, 0)]
-        y = ops.MaxPool2d.apply(x, kernel_size=size, stride=stride, padding=(
-            pads[0][0], pads[1][0]), dilation=dilation, ceil_mode=ceil_mode)
+        window = (1, kernel[0]) if rank == 1 else (kernel[0], kernel[1])
+        y = pool(_as_2d(x) if rank == 1 else x, pads, window, stride, dilation)
         return _as_1d(y) if rank == 1 else y
 
-    return lambda values: run(max_pool, values[0])
+    return lambda values: run(apply, values[0])
+
+
+def _max_pool(node: Node) -> Kernel:
+    kernel, ceil_mode, auto_pad = _pool_options(node)
+
+    def max_pool(x: Tensor, pads: Pads, window: tuple[int, int], stride: tuple[int, int],
+                 dilation: tuple[int, int]) -> Tensor:
+        if not _fits(pads, window, dilation):
+            x, pads = _pad(x, pads, -np.inf), [(0, 0), (0, 0)]
+        return ops.MaxPool2d.apply(x, kernel_size=window, stride=stride, padding=(
+            pads[0][0], pads[1][0]), dilation=dilation, ceil_mode=ceil_mode)
+
+    return _pooling(node, kernel, auto_pad, max_pool)
 
 
 def _average_pool(node: Node) -> Kernel:
@@ -175,23 +188,17 @@ def _average_pool(node: Node) -> Kernel:
     include_pad = bool(node.integer("count_include_pad", 0))
     node.refuse("dilations", lambda value: all(d == 1 for d in value), "only dilation 1")
 
-    def average_pool(x: Tensor) -> Tensor:
-        rank = _spatial_rank(node, x)
-        strides, dilations = _options(node, rank)
-        pads = _pads(node, auto_pad, x.shape[2:], kernel, strides, dilations)
-        pads, stride, _ = _in_2d(rank, pads, strides, dilations)
-        size = (1, kernel[0]) if rank == 1 else (kernel[0], kernel[1])
-        x = _as_2d(x) if rank == 1 else x
-        if not _fits(pads, size, (1, 1)):
+    def average_pool(x: Tensor, pads: Pads, window: tuple[int, int], stride: tuple[int, int],
+                     dilation: tuple[int, int]) -> Tensor:
+        if not _fits(pads, window, dilation):
             if not include_pad:
                 raise node.fail(f"uneven pads {pads} with count_include_pad=0 are not "
                                 f"supported")
             x, pads = _pad(x, pads, 0.0), [(0, 0), (0, 0)]
-        y = ops.AvgPool2d.apply(x, kernel_size=size, stride=stride, padding=(
+        return ops.AvgPool2d.apply(x, kernel_size=window, stride=stride, padding=(
             pads[0][0], pads[1][0]), ceil_mode=ceil_mode, count_include_pad=include_pad)
-        return _as_1d(y) if rank == 1 else y
 
-    return lambda values: run(average_pool, values[0])
+    return _pooling(node, kernel, auto_pad, average_pool)
 
 
 def _global_pool(reduce: Callable[..., Tensor]) -> Callable[[Node], Kernel]:
