@@ -15,7 +15,7 @@ from layerwise.nn.module import Module
 from layerwise.onnx import trace
 from layerwise.onnx.builder import Builder, Call, UnsupportedError, onnx_type
 from layerwise.onnx.common import OPSET, OnnxError, require_onnx
-from layerwise.onnx.operators import CONVERTERS
+from layerwise.onnx.export_ops import CONVERTERS
 from layerwise.tensor import Tensor
 
 BATCH = "batch"  # the name of the symbolic first dimension
