@@ -467,7 +467,24 @@ def test_one_element_constants_of_formulas_are_not_parameters(tmp_path: Path) ->
     assert list(loaded.state_dict()) == ["fc.weight", "fc.bias"]
 
 
-@pytest.mark.skipif(not hasattr(lw.onnx, "export"), reason="needs lw.onnx.export")
+@pytest.mark.parametrize("dynamo", [True, False], ids=["dynamo", "torchscript"])
+def test_a_one_element_bias_added_by_its_own_node_is_trained(dynamo: bool,
+                                                             tmp_path: Path) -> None:
+    """nn.Linear(4, 1) on a 3-D input is exported as MatMul, then Add of the one-element
+    "0.bias": a weight by its name, with PyTorch's gradient."""
+    torch.manual_seed(2)
+    net = torch.nn.Sequential(torch.nn.Linear(4, 1)).eval()
+    x = torch.randn(2, 3, 4, dtype=torch.float64)
+    loaded = lw.onnx.load(export(net, x.float(), tmp_path / "bias.onnx", dynamo, fold=True),
+                          dtype=lw.float64)
+    net.double()
+    assert "0.bias" in dict(loaded.named_parameters())
+    loaded(x.numpy()).sum().backward()
+    net(x).sum().backward()
+    bias = dict(loaded.named_parameters())["0.bias"]
+    np.testing.assert_allclose(bias.grad.data, net[0].bias.grad.numpy(), rtol=1e-12)
+
+
 def test_round_trip_through_layerwise_export(tmp_path: Path) -> None:
     """A layerwise model written by lw.onnx.export and read back computes the same outputs
     and, in float64, the same gradients for every parameter by name and for the input (to

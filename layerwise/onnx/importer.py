@@ -33,9 +33,18 @@ TRANSLATIONS: dict[str, Callable[[Node], Kernel]] = {**ARITHMETIC, **CONVOLUTION
 # Inputs that are running statistics, not weights: buffers, not Parameters.
 _STATISTICS = {("BatchNormalization", 3), ("BatchNormalization", 4)}
 # Element-wise operators: a one-element initializer that only these read is a constant of a
-# formula (GELU's 1/sqrt(2), softplus's threshold), not a weight.
+# formula (GELU's 1/sqrt(2), softplus's threshold), not a weight, unless its name is a
+# parameter's (see _named_as_a_parameter).
 _ELEMENT_WISE = {"Add", "Sub", "Mul", "Div", "Pow", "Max", "Min", "Where", "Clip", "Greater",
                  "Less", "Equal"}
+
+
+def _named_as_a_parameter(name: str) -> bool:
+    """Whether an initializer carries a parameter's state_dict name ("0.bias", "fc.weight"),
+    as exporters keep for the weights they do not rewrite: the bias of an nn.Linear(n, 1) on a
+    3-D input is a one-element initializer that an Add reads, and still a weight to train.
+    Constants the exporters make are named otherwise ("val_3", "onnx::Mul_5")."""
+    return name.rpartition(".")[2] in ("weight", "bias")
 
 
 def load(path: str | Path, dtype: DTypeLike | None = None) -> OnnxModule:
@@ -105,7 +114,8 @@ class OnnxModule(Module):
                 array = array.astype(float_dtype)
             read_by = {op_type for op_type, _ in uses.get(name, ())}
             if array.dtype.kind != "f" or array.ndim == 0 or (
-                    array.size == 1 and read_by and read_by <= _ELEMENT_WISE):
+                    array.size == 1 and read_by and read_by <= _ELEMENT_WISE
+                    and not _named_as_a_parameter(name)):
                 self.constants[name] = array
             elif uses.get(name) and uses[name] <= _STATISTICS:
                 self._hold(name, array.copy(), parameter=False)
