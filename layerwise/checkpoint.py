@@ -28,6 +28,7 @@ import safetensors.numpy
 
 from layerwise.checksums import (
     CHECKSUM_KEY,
+    SAFETENSORS_DTYPES,
     json_faults,
     json_key_at,
     tensor_faults,
@@ -416,10 +417,8 @@ def widen_bfloat16(data: bytes) -> dict[str, np.ndarray]:
     return arrays
 
 
-NUMPY_DTYPES = {"BOOL": np.dtype(np.bool_), "U8": np.dtype("u1"), "I8": np.dtype("i1"),
-                "U16": np.dtype("<u2"), "I16": np.dtype("<i2"), "F16": np.dtype("<f2"),
-                "U32": np.dtype("<u4"), "I32": np.dtype("<i4"), "F32": np.dtype("<f4"),
-                "U64": np.dtype("<u8"), "I64": np.dtype("<i8"), "F64": np.dtype("<f8")}
+# The NumPy dtype of each safetensors name, little-endian as the file's bytes are.
+NUMPY_DTYPES = {name: dtype.newbyteorder("<") for dtype, name in SAFETENSORS_DTYPES.items()}
 
 PYTORCH_CONVERSION = ("and layerwise never unpickles a file: convert it in PyTorch with "
                       "safetensors.torch.save_file(model.state_dict(), \"model.safetensors\")")
