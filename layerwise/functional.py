@@ -190,21 +190,30 @@ def mse_loss(input: TensorLike, target: TensorLike, reduction: str = "mean") -> 
     return ops.MSE.apply(input, target, reduction=reduction)
 
 
-def cross_entropy(logits: TensorLike, target: TensorLike, reduction: str = "mean",
-                  ignore_index: int = -100, label_smoothing: float = 0.0) -> Tensor:
-    """Softmax cross-entropy from raw scores: -log softmax(logits)[target], averaged.
+def cross_entropy(input: TensorLike, target: TensorLike, weight: Any = None,
+                  ignore_index: int = -100, reduction: str = "mean",
+                  label_smoothing: float = 0.0) -> Tensor:
+    """Softmax cross-entropy from raw scores: -log softmax(input)[target], averaged; with
+    class weights w and label smoothing eps a label y costs
+    (1 - eps) w_y (-log p_y) + eps / C sum_c w_c (-log p_c), as in PyTorch.
 
     Args:
-        logits: unnormalized scores (N, C).
-        target: class labels (N,) in [0, C) (or ignore_index), or probabilities (N, C).
-        reduction: "mean" (over non-ignored samples), "sum" or "none".
+        input: unnormalized scores (logits), with the classes on dim 1 (dim 0 for one sample).
+        target: class labels in [0, C) (or ignore_index), or probabilities of the input's shape.
+        weight: one weight per class, shape (C,), floating point (default: all 1).
         ignore_index: a label whose samples add nothing to the loss or its gradient.
+        reduction: "mean" (for labels divided by the sum of w_y over the non-ignored samples,
+            for probabilities by the number of samples), "sum" or "none".
         label_smoothing: eps in [0, 1]; the target becomes (1 - eps) onehot + eps / C.
-    Shape: (N, C), (N,) or (N, C) -> scalar ("none": (N,)).
+    Shape: input (N, C) with labels (N,), (C,) with (), or (N, C, d1, ...) with (N, d1, ...);
+        probabilities of the input's shape -> scalar ("none": the shape without C).
+    Example:
+        >>> F.cross_entropy(lw.randn(2, 5, 4, 4), lw.randint(0, 5, (2, 4, 4)))  # per pixel
     """
-    return ops.SoftmaxCrossEntropy.apply(logits, target, reduction=reduction,
+    return ops.SoftmaxCrossEntropy.apply(input, target, reduction=reduction,
                                          ignore_index=ignore_index,
-                                         label_smoothing=label_smoothing)
+                                         label_smoothing=label_smoothing,
+                                         weight=class_weight("cross_entropy", weight))
 
 
 def binary_cross_entropy(input: TensorLike, target: TensorLike, reduction: str = "mean") -> Tensor:
@@ -522,7 +531,7 @@ def nll_loss(input: TensorLike, target: TensorLike, weight: Any = None,
     (the target's shape for "none").
     """
     return ops.NLL.apply(input, target, reduction=reduction, ignore_index=ignore_index,
-                         weight=None if weight is None else as_array(_data(weight)))
+                         weight=class_weight("nll_loss", weight))
 
 
 def l1_loss(input: TensorLike, target: TensorLike, reduction: str = "mean") -> Tensor:
@@ -560,6 +569,17 @@ def kl_div(input: TensorLike, target: TensorLike, reduction: str = "mean",
     Shape: input and target of the same shape -> scalar ("none": that shape).
     """
     return ops.KLDiv.apply(input, target, reduction=reduction, log_target=log_target)
+
+
+def class_weight(owner: str, weight: Any) -> np.ndarray | None:
+    """A loss's `weight` argument as an array (None stays None); checked against the number of
+    classes by the op, which knows it."""
+    if weight is None:
+        return None
+    if isinstance(weight, str):
+        raise ValueError(f"{owner}: weight must hold one number per class, got {weight!r}; "
+                         f"pass the reduction by name, reduction={weight!r}")
+    return as_array(_data(weight))
 
 
 def _floating(x: Any) -> Any:

@@ -147,6 +147,22 @@ TORCH_TWINS: dict[str, Callable[..., Any]] = {
     "SoftmaxCrossEntropy-probabilities": TF.cross_entropy,
     "SoftmaxCrossEntropy-probabilities-smoothing":
         lambda x, y: TF.cross_entropy(x, y, label_smoothing=0.2),
+    "SoftmaxCrossEntropy-k-dim": TF.cross_entropy,
+    "SoftmaxCrossEntropy-k-dim-2d-none": lambda x, y: TF.cross_entropy(x, y, reduction="none"),
+    "SoftmaxCrossEntropy-unbatched": TF.cross_entropy,
+    "SoftmaxCrossEntropy-weight": lambda x, y: TF.cross_entropy(x, y, T(CLASS_WEIGHTS)),
+    "SoftmaxCrossEntropy-weight-smoothing-ignore-index":
+        lambda x, y: TF.cross_entropy(x, y, T(CLASS_WEIGHTS), label_smoothing=0.2),
+    "SoftmaxCrossEntropy-weight-smoothing-k-dim-sum":
+        lambda x, y: TF.cross_entropy(x, y, T(CLASS_WEIGHTS), reduction="sum",
+                                      label_smoothing=0.1),
+    "SoftmaxCrossEntropy-probabilities-k-dim": TF.cross_entropy,
+    "SoftmaxCrossEntropy-probabilities-k-dim-none":
+        lambda x, q: TF.cross_entropy(x, q, reduction="none"),
+    "SoftmaxCrossEntropy-probabilities-weight-smoothing":
+        lambda x, q: TF.cross_entropy(x, q, T(CLASS_WEIGHTS), label_smoothing=0.2),
+    "SoftmaxCrossEntropy-probabilities-unbatched-sum":
+        lambda x, q: TF.cross_entropy(x, q, reduction="sum"),
     "BinaryCrossEntropy-mean": TF.binary_cross_entropy,
     "BinaryCrossEntropy-none": lambda p, y: TF.binary_cross_entropy(p, y, reduction="none"),
     "BinaryCrossEntropyWithLogits-mean": TF.binary_cross_entropy_with_logits,

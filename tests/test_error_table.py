@@ -1259,11 +1259,33 @@ LOOSE_ENDS: dict[str, Trigger] = {
     "fashion-variable-empty": lambda box: fashion_mnist_with_variable(box, "empty", True),
 }
 
+def label_seven_at(position: tuple[int, ...]) -> Any:
+    labels = np.zeros((2, 3, 4), dtype=np.int64)
+    labels[position] = 7
+    return F.cross_entropy(np.zeros((2, 5, 3, 4)), labels)
+
+
+CLASS_LOSSES: dict[str, Trigger] = {
+    "logits-scalar": lambda _: F.cross_entropy(np.zeros(()), np.array(1)),
+    "labels-per-position-shape": lambda _: F.cross_entropy(np.zeros((2, 5, 4, 4)),
+                                                           np.zeros((2, 4), dtype=int)),
+    "label-per-position": lambda _: label_seven_at((1, 2, 0)),
+    "label-unbatched": lambda _: F.cross_entropy(np.zeros(5), np.array(5)),
+    "probabilities-ignore-index": lambda _: F.cross_entropy(
+        np.zeros((2, 3)), np.full((2, 3), 1 / 3), ignore_index=0),
+    "class-weight-length": lambda _: F.cross_entropy(np.zeros((2, 3)), [0, 1],
+                                                     weight=np.ones(4)),
+    "class-weight-dtype": lambda _: F.cross_entropy(np.zeros((2, 3)), [0, 1],
+                                                    weight=np.array([1, 2, 3])),
+    "class-weight-module": lambda _: nn.CrossEntropyLoss(weight=np.ones((2, 3))),
+    "class-weight-reduction": lambda _: F.cross_entropy(LOGITS, np.zeros(4, dtype=int), "sum"),
+}
+
 TRIGGERS: dict[str, Trigger] = {**SHAPES, **SPATIAL, **LABELS, **DTYPES, **HYPERPARAMETERS,
                                 **AUTOGRAD, **DATA_FILES, **CHECKPOINTS, **CLI, **PYTORCH_API,
                                 **GRAPH_VIEW, **REPORT, **HEALTH, **DISTRIBUTED,
                                 **TORCH_WEIGHTS, **ONNX_EXPORT, **CHECKSUMS,
-                                **ONNX_IMPORT, **LOOSE_ENDS}
+                                **ONNX_IMPORT, **LOOSE_ENDS, **CLASS_LOSSES}
 
 # Rows whose message belongs to a file owned by someone else and is not there yet.
 PLANNED = {

@@ -25,7 +25,8 @@ LOGITS = np.zeros((4, 10))
          r"logits have 4 rows, so the target must be 4 class labels of shape \(4,\) or "
          r"probabilities of shape \(4, 10\); got shape \(3,\)"),
         (lambda: F.cross_entropy(np.zeros(10), np.array([1])), ValueError,
-         r"expected logits of shape \(N, C\), got \(10,\)"),
+         r"logits of shape \(10,\) need class labels of shape \(\) or probabilities of shape "
+         r"\(10,\); got shape \(1,\)"),
         (lambda: F.cross_entropy(LOGITS, np.array([0, 1, 2, 3]), reduction="avg"), ValueError,
          r"reduction must be 'mean', 'sum' or 'none', got 'avg'"),
         (lambda: F.cross_entropy(LOGITS, np.array([0, 1, 2, 3]), label_smoothing=1.5),

@@ -64,6 +64,9 @@ def probabilities(rng: np.random.Generator, *shape: int) -> np.ndarray:
 LABELS = np.array([2, 0, 1, 2, 1])
 LABELS_IGNORED = np.array([2, -100, 1, 2, 0])
 POS_WEIGHT = np.array([0.5, 2.0, 3.0])
+CLASS_WEIGHTS = np.array([0.5, 2.0, 1.5])
+KDIM_LABELS = np.array([[0, 2, 1, 1], [2, 2, 0, 1]])
+KDIM_LABELS_IGNORED = np.array([[0, -100, 1, 1], [2, 2, 0, -100]])
 RUNNING_MEAN = np.array([0.3, -0.2, 1.1])
 RUNNING_VAR = np.array([0.8, 1.5, 0.4])
 
@@ -296,6 +299,37 @@ CASES: list[OpCase] = [
     OpCase(ops.SoftmaxCrossEntropy, "probabilities-smoothing",
            lambda rng: [rng.standard_normal((4, 3)), rng.dirichlet(np.ones(3), size=4)],
            lambda x, y: F.cross_entropy(x, y, label_smoothing=0.2)),
+    OpCase(ops.SoftmaxCrossEntropy, "k-dim", lambda rng: [rng.standard_normal((2, 3, 4)),
+                                                     KDIM_LABELS_IGNORED],
+           F.cross_entropy),
+    OpCase(ops.SoftmaxCrossEntropy, "k-dim-2d-none",
+           lambda rng: [rng.standard_normal((2, 3, 2, 2)), KDIM_LABELS.reshape(2, 2, 2)],
+           lambda x, y: F.cross_entropy(x, y, reduction="none")),
+    OpCase(ops.SoftmaxCrossEntropy, "unbatched", lambda rng: [rng.standard_normal(3), np.array(1)],
+           F.cross_entropy),
+    OpCase(ops.SoftmaxCrossEntropy, "weight", lambda rng: [rng.standard_normal((5, 3)), LABELS],
+           lambda x, y: F.cross_entropy(x, y, weight=CLASS_WEIGHTS)),
+    OpCase(ops.SoftmaxCrossEntropy, "weight-smoothing-ignore-index",
+           lambda rng: [rng.standard_normal((5, 3)), LABELS_IGNORED],
+           lambda x, y: F.cross_entropy(x, y, weight=CLASS_WEIGHTS, label_smoothing=0.2)),
+    OpCase(ops.SoftmaxCrossEntropy, "weight-smoothing-k-dim-sum",
+           lambda rng: [rng.standard_normal((2, 3, 4)), KDIM_LABELS_IGNORED],
+           lambda x, y: F.cross_entropy(x, y, weight=CLASS_WEIGHTS, reduction="sum",
+                                        label_smoothing=0.1)),
+    OpCase(ops.SoftmaxCrossEntropy, "probabilities-k-dim",
+           lambda rng: [rng.standard_normal((2, 3, 4)),
+                        np.moveaxis(rng.dirichlet(np.ones(3), size=(2, 4)), -1, 1)],
+           F.cross_entropy),
+    OpCase(ops.SoftmaxCrossEntropy, "probabilities-k-dim-none",
+           lambda rng: [rng.standard_normal((2, 3, 2)),
+                        np.moveaxis(rng.dirichlet(np.ones(3), size=(2, 2)), -1, 1)],
+           lambda x, q: F.cross_entropy(x, q, reduction="none")),
+    OpCase(ops.SoftmaxCrossEntropy, "probabilities-weight-smoothing",
+           lambda rng: [rng.standard_normal((4, 3)), rng.dirichlet(np.ones(3), size=4)],
+           lambda x, q: F.cross_entropy(x, q, weight=CLASS_WEIGHTS, label_smoothing=0.2)),
+    OpCase(ops.SoftmaxCrossEntropy, "probabilities-unbatched-sum",
+           lambda rng: [rng.standard_normal(3), rng.dirichlet(np.ones(3))],
+           lambda x, q: F.cross_entropy(x, q, reduction="sum")),
     OpCase(ops.BinaryCrossEntropy, "mean",
            lambda rng: [probabilities(rng, 4, 3), rng.random((4, 3))],
            F.binary_cross_entropy),
@@ -315,10 +349,8 @@ CASES: list[OpCase] = [
 GATHER_INDEX = np.array([[0, 3], [1, 1], [2, 0]])
 SCATTER_INDEX = np.array([[0, 2, 2, 1], [2, 2, 0, 1]])
 EMBEDDING_INDICES = np.array([[0, 2], [4, 2], [1, 1]])
-CLASS_WEIGHTS = np.array([0.5, 2.0, 1.5])
 MASK = np.array([[True, False, False, True], [False, True, False, False],
                  [True, True, False, False]])
-KDIM_LABELS = np.array([[0, 2, 1, 1], [2, 2, 0, 1]])
 
 
 def assign_rows(x: Any, value: Any) -> Any:

@@ -8,7 +8,7 @@ import numpy as np
 
 from layerwise import functional as F
 from layerwise.nn.module import Module
-from layerwise.ops.loss import REDUCTIONS
+from layerwise.ops.loss import REDUCTIONS, check_class_weight
 from layerwise.tensor import Tensor
 
 
@@ -17,6 +17,12 @@ def _reduction(owner: str, value: Any) -> str:
     if value not in REDUCTIONS:
         raise ValueError(f"{owner}: reduction must be 'mean', 'sum' or 'none', got {value!r}")
     return str(value)
+
+
+def _class_weight(owner: str, weight: Any) -> np.ndarray | None:
+    """`weight` as a floating-point vector (C,), or None; its length is checked in forward."""
+    array = F.class_weight(owner, weight)
+    return None if array is None else check_class_weight(array, None, owner)
 
 
 class MSELoss(Module):
@@ -34,9 +40,10 @@ class MSELoss(Module):
 
 
 class CrossEntropyLoss(Module):
-    """Softmax cross-entropy from logits; see `functional.cross_entropy`."""
+    """Softmax cross-entropy from logits, with optional class weights (C,); see
+    `functional.cross_entropy` for the formula and the shapes ((N, C), (C,), (N, C, d1, ...))."""
 
-    def __init__(self, reduction: str = "mean", ignore_index: int = -100,
+    def __init__(self, weight: Any = None, ignore_index: int = -100, reduction: str = "mean",
                  label_smoothing: float = 0.0) -> None:
         super().__init__()
         self.reduction = _reduction("CrossEntropyLoss", reduction)
@@ -48,16 +55,18 @@ class CrossEntropyLoss(Module):
         if not is_number or not 0.0 <= label_smoothing <= 1.0:
             raise ValueError(f"CrossEntropyLoss: label_smoothing must be in [0, 1], got "
                              f"{label_smoothing!r}")
+        self.weight = _class_weight("CrossEntropyLoss", weight)
         self.ignore_index = ignore_index
         self.label_smoothing = label_smoothing
 
-    def forward(self, logits: Any, target: Any) -> Tensor:
-        return F.cross_entropy(logits, target, reduction=self.reduction,
-                               ignore_index=self.ignore_index,
+    def forward(self, input: Any, target: Any) -> Tensor:
+        return F.cross_entropy(input, target, weight=self.weight,
+                               ignore_index=self.ignore_index, reduction=self.reduction,
                                label_smoothing=self.label_smoothing)
 
     def extra_repr(self) -> str:
-        return (f"reduction={self.reduction!r}, ignore_index={self.ignore_index}, "
+        weight = "" if self.weight is None else f"weight={self.weight.tolist()}, "
+        return (f"{weight}reduction={self.reduction!r}, ignore_index={self.ignore_index}, "
                 f"label_smoothing={self.label_smoothing}")
 
 
@@ -101,7 +110,7 @@ class NLLLoss(Module):
                  reduction: str = "mean") -> None:
         super().__init__()
         self.reduction = _reduction("NLLLoss", reduction)
-        self.weight = weight
+        self.weight = _class_weight("NLLLoss", weight)
         self.ignore_index = ignore_index
 
     def forward(self, input: Any, target: Any) -> Tensor:

@@ -1,0 +1,156 @@
+"""The losses against PyTorch at the edges, in float64: every shape PyTorch accepts (one
+sample, a batch, (N, C, d1, ...), empty), each reduction, class weights, label smoothing and
+ignored labels, with the values and the gradients for a random upstream gradient.
+
+pytest turns a RuntimeWarning into an error, so a NaN that PyTorch returns (a mean over no
+samples) must come without one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as TF
+
+import layerwise as lw
+import layerwise.functional as F
+from layerwise import nn
+
+REDUCTIONS = ("mean", "sum", "none")
+NUM_CLASSES = 4
+WEIGHT = np.array([0.5, 2.0, 1.5, 0.25])
+# logits' shapes: one sample, a batch, per position of a sequence and of a picture, empty
+LOGITS_SHAPES = {
+    "unbatched": (NUM_CLASSES,),
+    "batch": (5, NUM_CLASSES),
+    "d1": (2, NUM_CLASSES, 3),
+    "d1-d2": (2, NUM_CLASSES, 2, 3),
+    "empty-batch": (0, NUM_CLASSES),
+    "empty-d1": (2, NUM_CLASSES, 0),
+}
+
+
+def labels_shape(shape: tuple[int, ...]) -> tuple[int, ...]:
+    return () if len(shape) == 1 else shape[:1] + shape[2:]
+
+
+def compare(ours: Callable[..., Any], theirs: Callable[..., Any], *arrays: np.ndarray,
+            differentiable: int = 1, seed: int = 0) -> None:
+    """Value and gradients (of the first `differentiable` arrays) of ours and theirs, for the
+    same random upstream gradient."""
+    our_inputs = [lw.Tensor(a, requires_grad=i < differentiable) for i, a in enumerate(arrays)]
+    their_inputs = [torch.tensor(a, requires_grad=i < differentiable)
+                    for i, a in enumerate(arrays)]
+    mine, reference = ours(*our_inputs), theirs(*their_inputs)
+    assert mine.shape == tuple(reference.shape)
+    assert mine.dtype == np.float64
+    np.testing.assert_allclose(mine.data, reference.detach().numpy(), rtol=1e-10, atol=1e-12,
+                               equal_nan=True)
+    upstream = np.random.default_rng(seed).uniform(0.5, 1.5, mine.shape)
+    mine.backward(upstream)
+    reference.backward(torch.tensor(upstream))
+    for mine_input, reference_input in zip(our_inputs[:differentiable],
+                                           their_inputs[:differentiable], strict=True):
+        assert reference_input.grad is not None and mine_input.grad is not None
+        np.testing.assert_allclose(mine_input.grad.data, reference_input.grad.numpy(),
+                                   rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("ignore", [False, True], ids=["all-labels", "some-ignored"])
+@pytest.mark.parametrize("label_smoothing", [0.0, 0.3])
+@pytest.mark.parametrize("weighted", [False, True], ids=["", "weight"])
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("shape", LOGITS_SHAPES.values(), ids=LOGITS_SHAPES.keys())
+def test_cross_entropy_with_labels_matches_pytorch(shape: tuple[int, ...], reduction: str,
+                                                   weighted: bool, label_smoothing: float,
+                                                   ignore: bool) -> None:
+    rng = np.random.default_rng(len(shape) + 10 * weighted)
+    logits = 2 * rng.standard_normal(shape)
+    labels = rng.integers(0, NUM_CLASSES, labels_shape(shape))
+    if ignore:  # every third label, from the first (the only one of an unbatched sample)
+        labels.reshape(-1)[::3] = -1
+    weight = WEIGHT if weighted else None
+    options = dict(ignore_index=-1, reduction=reduction, label_smoothing=label_smoothing)
+    compare(lambda x, y: F.cross_entropy(x, y, weight, **options),
+            lambda x, y: TF.cross_entropy(x, y, None if weight is None else torch.tensor(weight),
+                                          **options),
+            logits, labels)
+
+
+@pytest.mark.parametrize("label_smoothing", [0.0, 0.3])
+@pytest.mark.parametrize("weighted", [False, True], ids=["", "weight"])
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("shape", LOGITS_SHAPES.values(), ids=LOGITS_SHAPES.keys())
+def test_cross_entropy_with_probabilities_matches_pytorch(shape: tuple[int, ...],
+                                                          reduction: str, weighted: bool,
+                                                          label_smoothing: float) -> None:
+    rng = np.random.default_rng(len(shape))
+    logits = 2 * rng.standard_normal(shape)
+    class_axis = 0 if len(shape) == 1 else 1
+    probabilities = np.moveaxis(
+        rng.dirichlet(np.ones(NUM_CLASSES), size=labels_shape(shape)), -1, class_axis)
+    weight = WEIGHT if weighted else None
+    options = dict(reduction=reduction, label_smoothing=label_smoothing)
+    compare(lambda x, q: F.cross_entropy(x, q, weight, **options),
+            lambda x, q: TF.cross_entropy(x, q, None if weight is None else torch.tensor(weight),
+                                          **options),
+            logits, probabilities, differentiable=2)
+
+
+@pytest.mark.parametrize("label_smoothing", [0.0, 0.2])
+@pytest.mark.parametrize("weighted", [False, True], ids=["", "weight"])
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_every_label_ignored_gives_what_pytorch_gives(reduction: str, weighted: bool,
+                                                      label_smoothing: float) -> None:
+    """A mean over no samples is NaN (0 / 0) and the gradient 0, without a RuntimeWarning."""
+    logits = np.random.default_rng(1).standard_normal((3, NUM_CLASSES))
+    labels = np.full(3, -100)
+    weight = WEIGHT if weighted else None
+    options = dict(reduction=reduction, label_smoothing=label_smoothing)
+    loss = F.cross_entropy(logits, labels, weight, **options)
+    assert np.isnan(loss.item()) if reduction == "mean" else not loss.data.any()
+    compare(lambda x, y: F.cross_entropy(x, y, weight, **options),
+            lambda x, y: TF.cross_entropy(x, y, None if weight is None else torch.tensor(weight),
+                                          **options),
+            logits, labels)
+
+
+def test_cross_entropy_module_takes_pytorchs_arguments() -> None:
+    logits = np.random.default_rng(2).standard_normal((6, NUM_CLASSES, 2))
+    labels = np.array([[0, 1], [2, 3], [3, 3], [1, -100], [0, 0], [2, 1]])
+    ours = nn.CrossEntropyLoss(lw.tensor(WEIGHT), label_smoothing=0.1)
+    theirs = torch.nn.CrossEntropyLoss(torch.tensor(WEIGHT), label_smoothing=0.1)
+    np.testing.assert_allclose(ours(logits, labels).item(),
+                               theirs(torch.tensor(logits), torch.tensor(labels)).item(),
+                               rtol=1e-12)
+    assert repr(ours) == ("CrossEntropyLoss(weight=[0.5, 2.0, 1.5, 0.25], reduction='mean', "
+                          "ignore_index=-100, label_smoothing=0.1)")
+
+
+def test_cross_entropy_keeps_float32_with_float64_weights() -> None:
+    logits = lw.tensor(np.random.default_rng(3).standard_normal((4, NUM_CLASSES)),
+                       dtype=lw.float32, requires_grad=True)
+    loss = F.cross_entropy(logits, [0, 1, 2, 3], weight=WEIGHT, label_smoothing=0.1)
+    loss.backward()
+    assert loss.dtype == np.float32 and logits.grad is not None
+    assert logits.grad.dtype == np.float32
+    expected = TF.cross_entropy(torch.tensor(logits.data), torch.tensor([0, 1, 2, 3]),
+                                weight=torch.tensor(WEIGHT, dtype=torch.float32),
+                                label_smoothing=0.1)
+    np.testing.assert_allclose(loss.item(), expected.item(), rtol=1e-6)
+
+
+def test_a_bad_label_is_named_by_its_position_in_the_labels() -> None:
+    labels = np.zeros((2, 3, 4), dtype=np.int64)
+    labels[1, 2, 0] = 7
+    with pytest.raises(ValueError, match=r"label 7 at position \(1, 2, 0\) is out of range "
+                                         r"for 5 classes"):
+        F.cross_entropy(np.zeros((2, 5, 3, 4)), labels)
+    with pytest.raises(ValueError, match="cross_entropy: label 5 is out of range for 5 classes"):
+        F.cross_entropy(np.zeros(5), np.array(5))
+    with pytest.raises(ValueError, match=r"nll_loss: label -3 at position \(0, 1\)"):
+        F.nll_loss(np.zeros((1, 5, 2)), np.array([[0, -3]]))
