@@ -216,32 +216,54 @@ def cross_entropy(input: TensorLike, target: TensorLike, weight: Any = None,
                                          weight=class_weight("cross_entropy", weight))
 
 
-def binary_cross_entropy(input: TensorLike, target: TensorLike, reduction: str = "mean") -> Tensor:
-    """-(y log p + (1 - y) log(1 - p)) for probabilities p (logs clamped at -100).
-
-    Shape: input and target of the same shape -> scalar ("none": that shape).
-    """
-    return ops.BinaryCrossEntropy.apply(input, target, reduction=reduction)
-
-
-def binary_cross_entropy_with_logits(input: TensorLike, target: TensorLike,
-                                     reduction: str = "mean",
-                                     pos_weight: Any = None) -> Tensor:
-    """Binary cross-entropy of sigmoid(input), computed from the raw scores without overflow.
+def binary_cross_entropy(input: TensorLike, target: TensorLike, weight: Any = None,
+                         reduction: str = "mean") -> Tensor:
+    """-w (y log p + (1 - y) log(1 - p)) for probabilities p (logs clamped at -100).
 
     Args:
-        pos_weight: weight of the positive term, broadcast against the last axis (for
+        weight: a weight per element, broadcast against the input (1 by default); "mean"
+            still divides by the number of elements, as in PyTorch.
+    Shape: input and target of the same shape -> scalar ("none": that shape).
+    """
+    return ops.BinaryCrossEntropy.apply(
+        input, target, reduction=reduction,
+        weight=_broadcast_weight("binary_cross_entropy", "weight", weight, input))
+
+
+def binary_cross_entropy_with_logits(input: TensorLike, target: TensorLike, weight: Any = None,
+                                     reduction: str = "mean",
+                                     pos_weight: Any = None) -> Tensor:
+    """Binary cross-entropy of sigmoid(input), computed from the raw scores without overflow:
+    -w (P y log sigmoid(x) + (1 - y) log(1 - sigmoid(x))).
+
+    Args:
+        weight: w, a weight per element, broadcast against the input (1 by default).
+        pos_weight: P, the weight of the positive term, broadcast against the last axis (for
             imbalanced classes: number of negatives / number of positives).
     Shape: input and target of the same shape -> scalar ("none": that shape).
     """
-    weight = None if pos_weight is None else as_array(pos_weight)
+    name = "binary_cross_entropy_with_logits"
+    return ops.BinaryCrossEntropyWithLogits.apply(
+        input, target, reduction=reduction,
+        pos_weight=_broadcast_weight(name, "pos_weight", pos_weight, input),
+        weight=_broadcast_weight(name, "weight", weight, input))
+
+
+def _broadcast_weight(owner: str, name: str, weight: Any, input: Any) -> np.ndarray | None:
+    """`weight` as an array that broadcasts against the input without changing its shape."""
+    if weight is None:
+        return None
+    if isinstance(weight, str):
+        raise ValueError(f"{owner}: {name} must be numbers, got {weight!r}; pass the reduction "
+                         f"by name, reduction={weight!r}")
+    array = as_array(_data(weight))
     input_shape = np.shape(_data(input))
-    if weight is not None and not _broadcasts_to(weight.shape, input_shape):
-        per_class = f"; give one weight per class, shape {input_shape[-1:]}" if input_shape else ""
-        raise ValueError(f"binary_cross_entropy_with_logits: pos_weight of shape {weight.shape} "
-                         f"does not broadcast to the input's shape {input_shape}{per_class}")
-    return ops.BinaryCrossEntropyWithLogits.apply(input, target, reduction=reduction,
-                                                  pos_weight=weight)
+    if not _broadcasts_to(array.shape, input_shape):
+        per_class = (f"; give one weight per class, shape {input_shape[-1:]}"
+                     if input_shape and name == "pos_weight" else "")
+        raise ValueError(f"{owner}: {name} of shape {array.shape} does not broadcast to the "
+                         f"input's shape {input_shape}{per_class}")
+    return array
 
 
 def one_hot(labels: Any, num_classes: int = -1, dtype: DTypeLike | None = None) -> Tensor:

@@ -13,7 +13,14 @@ import numpy as np
 import torch
 import torch.nn.functional as TF
 
-from layerwise.check.cases import CLASS_WEIGHTS, MASK, POS_WEIGHT, RUNNING_MEAN, RUNNING_VAR
+from layerwise.check.cases import (
+    BCE_WEIGHT,
+    CLASS_WEIGHTS,
+    MASK,
+    POS_WEIGHT,
+    RUNNING_MEAN,
+    RUNNING_VAR,
+)
 
 T = torch.tensor
 
@@ -165,6 +172,11 @@ TORCH_TWINS: dict[str, Callable[..., Any]] = {
         lambda x, q: TF.cross_entropy(x, q, reduction="sum"),
     "BinaryCrossEntropy-mean": TF.binary_cross_entropy,
     "BinaryCrossEntropy-none": lambda p, y: TF.binary_cross_entropy(p, y, reduction="none"),
+    "BinaryCrossEntropy-weight-sum":
+        lambda p, y: TF.binary_cross_entropy(p, y, T(BCE_WEIGHT), reduction="sum"),
+    "BinaryCrossEntropyWithLogits-weight-pos-weight":
+        lambda x, y: TF.binary_cross_entropy_with_logits(x, y, T(BCE_WEIGHT),
+                                                         pos_weight=T(POS_WEIGHT)),
     "BinaryCrossEntropyWithLogits-mean": TF.binary_cross_entropy_with_logits,
     "BinaryCrossEntropyWithLogits-pos-weight-sum": lambda x, y: TF.binary_cross_entropy_with_logits(
                x, y, reduction="sum", pos_weight=T(POS_WEIGHT)),

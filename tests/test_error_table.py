@@ -1279,6 +1279,10 @@ CLASS_LOSSES: dict[str, Trigger] = {
                                                     weight=np.array([1, 2, 3])),
     "class-weight-module": lambda _: nn.CrossEntropyLoss(weight=np.ones((2, 3))),
     "class-weight-reduction": lambda _: F.cross_entropy(LOGITS, np.zeros(4, dtype=int), "sum"),
+    "bce-weight-shape": lambda _: F.binary_cross_entropy(np.full((2, 3), 0.5), np.zeros((2, 3)),
+                                                         weight=np.ones(4)),
+    "bce-weight-reduction": lambda _: F.binary_cross_entropy(np.full((2, 3), 0.5),
+                                                             np.zeros((2, 3)), "sum"),
 }
 
 TRIGGERS: dict[str, Trigger] = {**SHAPES, **SPATIAL, **LABELS, **DTYPES, **HYPERPARAMETERS,

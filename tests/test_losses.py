@@ -154,3 +154,99 @@ def test_a_bad_label_is_named_by_its_position_in_the_labels() -> None:
         F.cross_entropy(np.zeros(5), np.array(5))
     with pytest.raises(ValueError, match=r"nll_loss: label -3 at position \(0, 1\)"):
         F.nll_loss(np.zeros((1, 5, 2)), np.array([[0, -3]]))
+
+
+# --- the other losses --------------------------------------------------------------------------
+
+
+ELEMENTWISE = {  # name: (layerwise, PyTorch, input maker, target maker)
+    "mse_loss": (F.mse_loss, TF.mse_loss, "normal", "normal"),
+    "l1_loss": (F.l1_loss, TF.l1_loss, "normal", "normal"),
+    "smooth_l1_loss": (F.smooth_l1_loss, TF.smooth_l1_loss, "normal", "normal"),
+    "huber_loss": (F.huber_loss, TF.huber_loss, "normal", "normal"),
+    "binary_cross_entropy": (F.binary_cross_entropy, TF.binary_cross_entropy, "probability",
+                             "probability"),
+    "binary_cross_entropy_with_logits": (F.binary_cross_entropy_with_logits,
+                                         TF.binary_cross_entropy_with_logits, "normal",
+                                         "probability"),
+    "kl_div": (F.kl_div, TF.kl_div, "log-probability", "probability"),
+}
+ELEMENTWISE_SHAPES = {"one-value": (), "vector": (5,), "matrix": (3, 4), "3-d": (2, 3, 2),
+                      "empty": (0,), "empty-rows": (0, 3), "empty-columns": (2, 0)}
+
+
+def draw(kind: str, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
+    if kind == "normal":
+        return 2 * rng.standard_normal(shape)
+    if kind == "probability":
+        return rng.uniform(0.05, 0.95, shape)
+    return np.log(rng.uniform(0.05, 0.95, shape))
+
+
+@pytest.mark.filterwarnings("ignore:reduction. 'mean' divides the total loss:UserWarning")
+@pytest.mark.parametrize("shape", ELEMENTWISE_SHAPES.values(), ids=ELEMENTWISE_SHAPES.keys())
+@pytest.mark.parametrize(("name", "reduction"), [
+    *((name, reduction) for name in ELEMENTWISE for reduction in REDUCTIONS),
+    ("kl_div", "batchmean")])
+def test_elementwise_losses_match_pytorch_at_the_edges(name: str, reduction: str,
+                                                       shape: tuple[int, ...]) -> None:
+    ours, theirs, input_kind, target_kind = ELEMENTWISE[name]
+    rng = np.random.default_rng(len(shape))
+    compare(lambda x, y: ours(x, y, reduction=reduction),
+            lambda x, y: theirs(x, y, reduction=reduction),
+            draw(input_kind, shape, rng), draw(target_kind, shape, rng), differentiable=2)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("weight_shape", [(4,), (3, 1), (3, 4)])
+def test_binary_cross_entropy_weights_match_pytorch(weight_shape: tuple[int, ...],
+                                                    reduction: str) -> None:
+    rng = np.random.default_rng(5)
+    weight = rng.uniform(0.2, 2.0, weight_shape)
+    pos_weight = rng.uniform(0.5, 3.0, 4)
+    p, x, y = rng.uniform(0.05, 0.95, (3, 4)), 2 * rng.standard_normal((3, 4)), rng.random((3, 4))
+    compare(lambda p, y: F.binary_cross_entropy(p, y, weight, reduction=reduction),
+            lambda p, y: TF.binary_cross_entropy(p, y, torch.tensor(weight), reduction=reduction),
+            p, y, differentiable=2)
+    compare(lambda x, y: F.binary_cross_entropy_with_logits(
+                x, y, weight, reduction=reduction, pos_weight=pos_weight),
+            lambda x, y: TF.binary_cross_entropy_with_logits(
+                x, y, torch.tensor(weight), reduction=reduction,
+                pos_weight=torch.tensor(pos_weight)),
+            x, y, differentiable=2)
+    ours = nn.BCEWithLogitsLoss(weight, pos_weight=pos_weight)(x, y).item()
+    theirs = torch.nn.BCEWithLogitsLoss(torch.tensor(weight), pos_weight=torch.tensor(pos_weight))
+    assert ours == pytest.approx(theirs(torch.tensor(x), torch.tensor(y)).item(), rel=1e-12)
+    assert nn.BCELoss(weight)(p, y).item() == pytest.approx(
+        torch.nn.BCELoss(torch.tensor(weight))(torch.tensor(p), torch.tensor(y)).item(),
+        rel=1e-12)
+
+
+@pytest.mark.parametrize("weighted", [False, True], ids=["", "weight"])
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("shape", LOGITS_SHAPES.values(), ids=LOGITS_SHAPES.keys())
+def test_nll_loss_matches_pytorch_with_weights_and_ignored_labels(shape: tuple[int, ...],
+                                                                  reduction: str,
+                                                                  weighted: bool) -> None:
+    rng = np.random.default_rng(len(shape))
+    log_probabilities = rng.standard_normal(shape)
+    labels = rng.integers(0, NUM_CLASSES, labels_shape(shape))
+    labels.reshape(-1)[::3] = -100
+    weight = WEIGHT if weighted else None
+    compare(lambda x, y: F.nll_loss(x, y, weight, reduction=reduction),
+            lambda x, y: TF.nll_loss(x, y, None if weight is None else torch.tensor(weight),
+                                     reduction=reduction),
+            log_probabilities, labels)
+
+
+def test_nll_loss_with_every_label_ignored_has_a_zero_gradient() -> None:
+    compare(F.nll_loss, TF.nll_loss, np.random.default_rng(6).standard_normal((3, 4)),
+            np.full(3, -100))
+
+
+def test_kl_div_of_a_negative_target_is_nan_as_in_pytorch() -> None:
+    x, q = np.log(np.array([0.2, 0.3, 0.5])), np.array([-0.1, 0.0, 1.1])
+    ours = F.kl_div(x, q, reduction="none").data
+    theirs = TF.kl_div(torch.tensor(x), torch.tensor(q), reduction="none").numpy()
+    np.testing.assert_array_equal(ours, theirs)
+    assert np.isnan(ours[0]) and ours[1] == 0

@@ -64,6 +64,7 @@ def probabilities(rng: np.random.Generator, *shape: int) -> np.ndarray:
 LABELS = np.array([2, 0, 1, 2, 1])
 LABELS_IGNORED = np.array([2, -100, 1, 2, 0])
 POS_WEIGHT = np.array([0.5, 2.0, 3.0])
+BCE_WEIGHT = np.array([[0.5], [2.0], [1.0], [0.25]])
 CLASS_WEIGHTS = np.array([0.5, 2.0, 1.5])
 KDIM_LABELS = np.array([[0, 2, 1, 1], [2, 2, 0, 1]])
 KDIM_LABELS_IGNORED = np.array([[0, -100, 1, 1], [2, 2, 0, -100]])
@@ -335,12 +336,19 @@ CASES: list[OpCase] = [
            F.binary_cross_entropy),
     OpCase(ops.BinaryCrossEntropy, "none", lambda rng: [probabilities(rng, 5), rng.random(5)],
            lambda p, y: F.binary_cross_entropy(p, y, reduction="none")),
+    OpCase(ops.BinaryCrossEntropy, "weight-sum",
+           lambda rng: [probabilities(rng, 4, 3), rng.random((4, 3))],
+           lambda p, y: F.binary_cross_entropy(p, y, weight=BCE_WEIGHT, reduction="sum")),
     OpCase(ops.BinaryCrossEntropyWithLogits, "mean", shapes((4, 3), (4, 3)),
            F.binary_cross_entropy_with_logits),
     OpCase(ops.BinaryCrossEntropyWithLogits, "pos-weight-sum",
            lambda rng: [3 * rng.standard_normal((4, 3)), rng.random((4, 3))],
            lambda x, y: F.binary_cross_entropy_with_logits(
                x, y, reduction="sum", pos_weight=POS_WEIGHT)),
+    OpCase(ops.BinaryCrossEntropyWithLogits, "weight-pos-weight",
+           lambda rng: [3 * rng.standard_normal((4, 3)), rng.random((4, 3))],
+           lambda x, y: F.binary_cross_entropy_with_logits(
+               x, y, weight=BCE_WEIGHT, pos_weight=POS_WEIGHT)),
 ]
 
 

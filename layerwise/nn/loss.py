@@ -71,29 +71,36 @@ class CrossEntropyLoss(Module):
 
 
 class BCELoss(Module):
-    """Binary cross-entropy of probabilities; see `functional.binary_cross_entropy`."""
+    """Binary cross-entropy of probabilities, with an optional weight per element; see
+    `functional.binary_cross_entropy`."""
 
-    def __init__(self, reduction: str = "mean") -> None:
+    def __init__(self, weight: Any = None, reduction: str = "mean") -> None:
         super().__init__()
+        self.weight = weight
         self.reduction = _reduction("BCELoss", reduction)
 
     def forward(self, input: Any, target: Any) -> Tensor:
-        return F.binary_cross_entropy(input, target, reduction=self.reduction)
+        return F.binary_cross_entropy(input, target, weight=self.weight,
+                                      reduction=self.reduction)
 
     def extra_repr(self) -> str:
         return f"reduction={self.reduction!r}"
 
 
 class BCEWithLogitsLoss(Module):
-    """Binary cross-entropy from raw scores; see `functional.binary_cross_entropy_with_logits`."""
+    """Binary cross-entropy from raw scores, with optional weights per element and for the
+    positive term; see `functional.binary_cross_entropy_with_logits`."""
 
-    def __init__(self, reduction: str = "mean", pos_weight: Any = None) -> None:
+    def __init__(self, weight: Any = None, reduction: str = "mean",
+                 pos_weight: Any = None) -> None:
         super().__init__()
+        self.weight = weight
         self.reduction = _reduction("BCEWithLogitsLoss", reduction)
         self.pos_weight = pos_weight
 
     def forward(self, input: Any, target: Any) -> Tensor:
-        return F.binary_cross_entropy_with_logits(input, target, reduction=self.reduction,
+        return F.binary_cross_entropy_with_logits(input, target, weight=self.weight,
+                                                  reduction=self.reduction,
                                                   pos_weight=self.pos_weight)
 
     def extra_repr(self) -> str:

@@ -299,16 +299,22 @@ class SoftmaxCrossEntropy(_Loss):
 
 
 class BinaryCrossEntropy(_Loss):
-    """L = -(y log p + (1 - y) log(1 - p)) per element, averaged; p are probabilities.
+    """L = -w (y log p + (1 - y) log(1 - p)) per element, averaged; p are probabilities and
+    w the optional `weight` (broadcast against p; 1 by default; "mean" still divides by the
+    number of elements, as in PyTorch).
 
     Each log is clamped at -100 (as in PyTorch), so p = 0 or 1 gives a large finite loss.
     Prefer BinaryCrossEntropyWithLogits, which takes raw scores and is exact in the tails.
     Shape: p and y of the same shape, p in [0, 1] -> a scalar (that shape for "none").
-    Backward: grad_p = (p - y) / max(p (1 - p), 1e-12) * grad_L / n;
-    grad_y = (log(1 - p) - log p) * grad_L / n.
+    Backward: grad_p = w (p - y) / max(p (1 - p), 1e-12) * grad_L / n;
+    grad_y = w (log(1 - p) - log p) * grad_L / n; the weight gets no gradient.
     """
 
     name = "binary_cross_entropy"
+
+    def __init__(self, reduction: str = "mean", weight: np.ndarray | None = None) -> None:
+        super().__init__(reduction)
+        self.weight = weight
 
     def forward(self, p: np.ndarray, y: np.ndarray) -> np.ndarray:
         self._check_same_shape(p, y)
@@ -323,44 +329,56 @@ class BinaryCrossEntropy(_Loss):
         with np.errstate(divide="ignore"):
             self.log_p = np.maximum(np.log(p), -100)
             self.log_1mp = np.maximum(np.log1p(-p), -100)
-        return self._reduce(-(y * self.log_p + (1 - y) * self.log_1mp), p.size)
+        losses = -(y * self.log_p + (1 - y) * self.log_1mp)
+        if self.weight is not None:
+            losses = (losses * self.weight).astype(p.dtype, copy=False)
+        return self._reduce(losses, p.size)
 
     def backward(self, grad_loss: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         p, y = self.p, self.y
         scale = self._scale(grad_loss, p.size)
+        if self.weight is not None:
+            scale = scale * self.weight
         grad_p = (p - y) / np.maximum(p * (1 - p), 1e-12) * scale
         grad_y = (self.log_1mp - self.log_p) * scale if self.wants_grad(1) else None
-        return grad_p, grad_y
+        return grad_p.astype(p.dtype, copy=False), grad_y
 
 
 class BinaryCrossEntropyWithLogits(_Loss):
-    """L = -(w y log sigmoid(x) + (1 - y) log(1 - sigmoid(x))) per element, averaged; x are
-    raw scores (logits), w = pos_weight (1 by default) weighs the positive term.
+    """L = -w (P y log sigmoid(x) + (1 - y) log(1 - sigmoid(x))) per element, averaged; x are
+    raw scores (logits), P = pos_weight weighs the positive term and w = weight the element
+    (both broadcast against x, 1 by default; "mean" divides by the number of elements).
 
-    Computed as (1 - y) x + (1 + (w - 1) y) (log1p(e^-|x|) + max(-x, 0)), finite for any x.
+    Computed as w ((1 - y) x + (1 + (P - 1) y) (log1p(e^-|x|) + max(-x, 0))), finite for any x.
     Shape: x and y of the same shape; pos_weight broadcasts against the last axis.
-    Backward: grad_x = ((1 + (w - 1) y) sigmoid(x) - w y) * grad_L / n  (sigmoid(x) - y for
-    w = 1);  grad_y = (-x + (w - 1) softplus(-x)) * grad_L / n.
+    Backward: grad_x = w ((1 + (P - 1) y) sigmoid(x) - P y) * grad_L / n  (sigmoid(x) - y for
+    P = w = 1);  grad_y = w (-x + (P - 1) softplus(-x)) * grad_L / n; the weights get none.
     """
 
     name = "binary_cross_entropy_with_logits"
 
-    def __init__(self, reduction: str = "mean", pos_weight: np.ndarray | None = None) -> None:
+    def __init__(self, reduction: str = "mean", pos_weight: np.ndarray | None = None,
+                 weight: np.ndarray | None = None) -> None:
         super().__init__(reduction)
         self.pos_weight = None if pos_weight is None else np.asarray(pos_weight)
+        self.weight = weight
 
     def forward(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         self._check_same_shape(x, y)
         self.x, self.y = x, y
         # softplus(-x) = -log sigmoid(x), without overflow
         self.softplus_neg_x = np.log1p(np.exp(-np.abs(x))) + np.maximum(-x, 0)
-        weight = 1 if self.pos_weight is None else 1 + (self.pos_weight - 1) * y
-        losses = (1 - y) * x + weight * self.softplus_neg_x
+        positive_weight = 1 if self.pos_weight is None else 1 + (self.pos_weight - 1) * y
+        losses = (1 - y) * x + positive_weight * self.softplus_neg_x
+        if self.weight is not None:
+            losses = losses * self.weight
         return self._reduce(losses.astype(x.dtype, copy=False), x.size)
 
     def backward(self, grad_loss: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         x, y = self.x, self.y
         scale = self._scale(grad_loss, x.size)
+        if self.weight is not None:
+            scale = scale * self.weight
         sigmoid = stable_sigmoid(x)
         if self.pos_weight is None:
             grad_x = (sigmoid - y) * scale
@@ -529,8 +547,9 @@ class Huber(_Loss):
 class KLDiv(_Loss):
     """L = sum of q (log q - x) over the elements, for log-probabilities x and probabilities
     q (the target); with log_target the target is log q and L = sum of e^t (t - x). Terms
-    with q = 0 are 0. reduction: "batchmean" (the sum / N, the KL divergence per sample),
-    "sum", "mean" (over all elements) or "none".
+    with q = 0 are 0 (q log q -> 0); a negative q gives NaN, as in PyTorch. reduction:
+    "batchmean" (the sum / N, the KL divergence per sample), "sum", "mean" (over all
+    elements) or "none"; a mean over nothing is NaN.
 
     Backward: grad_x = -q * grad_L / n;  grad_q = (log q + 1 - x) * grad_L / n (with
     log_target: grad_t = e^t (t - x + 1) * grad_L / n).
@@ -558,13 +577,17 @@ class KLDiv(_Loss):
             losses = self.q * (target - x)
         else:
             self.q = target
-            positive = target > 0
-            self.log_q = np.log(np.where(positive, target, 1))
-            losses = np.where(positive, target * self.log_q, 0) - target * x
+            zero = target == 0
+            with np.errstate(invalid="ignore"):  # a negative q: NaN, as in PyTorch
+                self.log_q = np.log(np.where(zero, 1, target))
+            losses = np.where(zero, 0, target * self.log_q) - target * x
         self.count = self._count(x)
+        losses = losses.astype(x.dtype, copy=False)
         if self.reduction == "batchmean":
+            if not self.count:  # an empty batch: NaN, as in PyTorch
+                return np.asarray(np.nan, dtype=losses.dtype)
             return np.asarray(losses.sum() / x.dtype.type(self.count))
-        return self._reduce(losses.astype(x.dtype, copy=False), self.count)
+        return self._reduce(losses, self.count)
 
     def _scale(self, grad_loss: np.ndarray, count: float) -> np.ndarray | float:
         if self.reduction in ("mean", "batchmean"):
