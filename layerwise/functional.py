@@ -185,7 +185,8 @@ def dropout(x: TensorLike, p: float = 0.5, training: bool = True, inplace: bool 
 def mse_loss(input: TensorLike, target: TensorLike, reduction: str = "mean") -> Tensor:
     """Mean squared error: mean((input - target)^2).
 
-    Shape: input and target of the same shape -> scalar ("none": that shape).
+    Shape: input and target of the same shape -> scalar ("none": that shape). Shapes that
+    broadcast are broadcast, as in PyTorch, with PyTorch's warning that it is likely a mistake.
     """
     return ops.MSE.apply(input, target, reduction=reduction)
 
@@ -559,7 +560,8 @@ def nll_loss(input: TensorLike, target: TensorLike, weight: Any = None,
 def l1_loss(input: TensorLike, target: TensorLike, reduction: str = "mean") -> Tensor:
     """Mean absolute error: mean(|input - target|).
 
-    Shape: input and target of the same shape -> scalar ("none": that shape).
+    Shape: input and target of the same shape -> scalar ("none": that shape). Shapes that
+    broadcast are broadcast, as in PyTorch, with PyTorch's warning that it is likely a mistake.
     """
     return ops.L1.apply(input, target, reduction=reduction)
 
@@ -568,7 +570,8 @@ def smooth_l1_loss(input: TensorLike, target: TensorLike, reduction: str = "mean
                    beta: float = 1.0) -> Tensor:
     """0.5 d^2 / beta where |d| < beta, |d| - 0.5 beta elsewhere (d = input - target).
 
-    Shape: input and target of the same shape -> scalar ("none": that shape).
+    Shape: input and target of the same shape -> scalar ("none": that shape). Shapes that
+    broadcast are broadcast, as in PyTorch, with PyTorch's warning that it is likely a mistake.
     """
     return ops.SmoothL1.apply(input, target, reduction=reduction, beta=beta)
 
@@ -577,7 +580,8 @@ def huber_loss(input: TensorLike, target: TensorLike, reduction: str = "mean",
                delta: float = 1.0) -> Tensor:
     """0.5 d^2 where |d| < delta, delta (|d| - 0.5 delta) elsewhere (d = input - target).
 
-    Shape: input and target of the same shape -> scalar ("none": that shape).
+    Shape: input and target of the same shape -> scalar ("none": that shape). Shapes that
+    broadcast are broadcast, as in PyTorch, with PyTorch's warning that it is likely a mistake.
     """
     return ops.Huber.apply(input, target, reduction=reduction, delta=delta)
 
@@ -588,7 +592,8 @@ def kl_div(input: TensorLike, target: TensorLike, reduction: str = "mean",
     log-probabilities `input`; reduction "batchmean" divides by the batch size (the
     divergence per sample), "mean" by the number of elements (PyTorch's default).
 
-    Shape: input and target of the same shape -> scalar ("none": that shape).
+    Shape: input and target of the same shape -> scalar ("none": that shape). Shapes that
+    broadcast are broadcast (silently, as in PyTorch).
     """
     return ops.KLDiv.apply(input, target, reduction=reduction, log_target=log_target)
 

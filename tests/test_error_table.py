@@ -260,7 +260,7 @@ SHAPES: dict[str, Trigger] = {
     "flatten-axes": lambda _: nn.Flatten(3)(np.ones((2, 3))),
     "tensor-flatten-axis": lambda _: lw.tensor(np.ones((2, 3))).flatten(2),
     "ragged-list": lambda _: lw.tensor([[1.0, 2.0], [3.0]]),
-    "mse-shapes": lambda _: F.mse_loss(np.zeros((32, 1)), np.zeros(32)),
+    "mse-shapes": lambda _: F.mse_loss(np.zeros(3), np.zeros(4)),
     "bce-shapes": lambda _: F.binary_cross_entropy_with_logits(np.zeros(3), np.zeros(4)),
     "pos-weight-shape": lambda _: F.binary_cross_entropy_with_logits(
         np.zeros((2, 3)), np.zeros((2, 3)), pos_weight=np.ones(4)),

@@ -31,8 +31,8 @@ LOGITS = np.zeros((4, 10))
          r"reduction must be 'mean', 'sum' or 'none', got 'avg'"),
         (lambda: F.cross_entropy(LOGITS, np.array([0, 1, 2, 3]), label_smoothing=1.5),
          ValueError, r"label_smoothing must be in \[0, 1\], got 1.5"),
-        (lambda: F.mse_loss(np.zeros((32, 1)), np.zeros(32)), ValueError,
-         r"input has shape \(32, 1\) but target has shape \(32,\); they must match"),
+        (lambda: F.mse_loss(np.zeros(3), np.zeros(4)), ValueError,
+         r"input of shape \(3,\) and target of shape \(4,\) do not broadcast"),
         (lambda: F.binary_cross_entropy(np.array([0.2, 1.3]), np.array([0.0, 1.0])), ValueError,
          r"probabilities in \[0, 1\], got 1.3 at \(1,\); for raw scores use "
          r"binary_cross_entropy_with_logits"),

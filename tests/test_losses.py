@@ -8,6 +8,7 @@ samples) must come without one.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -250,3 +251,32 @@ def test_kl_div_of_a_negative_target_is_nan_as_in_pytorch() -> None:
     theirs = TF.kl_div(torch.tensor(x), torch.tensor(q), reduction="none").numpy()
     np.testing.assert_array_equal(ours, theirs)
     assert np.isnan(ours[0]) and ours[1] == 0
+
+
+BROADCASTS = {"target-per-column": ((4, 3), (3,)), "column-against-vector": ((4, 1), (4,)),
+              "input-smaller": ((1, 3), (2, 3))}
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("shapes", BROADCASTS.values(), ids=BROADCASTS.keys())
+@pytest.mark.parametrize("name", ["mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "kl_div"])
+def test_regression_losses_broadcast_and_warn_as_pytorch(name: str,
+                                                         shapes: tuple[tuple[int, ...], ...],
+                                                         reduction: str) -> None:
+    """PyTorch broadcasts a target of another shape, warning that it is likely a mistake
+    (kl_div without the warning); the gradients sum back to each shape."""
+    ours, theirs, input_kind, target_kind = ELEMENTWISE[name]
+    rng = np.random.default_rng(7)
+    arrays = draw(input_kind, shapes[0], rng), draw(target_kind, shapes[1], rng)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for pytorchs in ("Using a target size", "reduction: 'mean' divides the total loss"):
+            warnings.filterwarnings("ignore", pytorchs, UserWarning)
+        if name == "kl_div":
+            compare(lambda x, y: ours(x, y, reduction=reduction),
+                    lambda x, y: theirs(x, y, reduction=reduction), *arrays, differentiable=2)
+            return
+        with pytest.warns(UserWarning, match=rf"{name}: target of shape .* differs from "
+                                             rf"input of shape .* as in PyTorch"):
+            compare(lambda x, y: ours(x, y, reduction=reduction),
+                    lambda x, y: theirs(x, y, reduction=reduction), *arrays, differentiable=2)

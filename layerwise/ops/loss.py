@@ -6,10 +6,12 @@ Every loss takes `reduction`: "mean" (the default), "sum", or "none" for one los
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from layerwise.ops.activation import stable_sigmoid
-from layerwise.ops.base import Op
+from layerwise.ops.base import Op, unbroadcast
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -48,6 +50,36 @@ class _Loss(Op):
                 f"{target.shape}; they must match (reshape one, e.g. target.reshape"
                 f"{input.shape}, rather than letting them broadcast)")
 
+    def _broadcast(self, input: np.ndarray, target: np.ndarray,
+                   warn: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """input and target broadcast against each other, as PyTorch's regression losses do,
+        with PyTorch's warning when their shapes differ: a prediction (N, 1) against targets
+        (N,) makes an (N, N) loss, which is rarely what was meant."""
+        self.shapes = input.shape, target.shape
+        if input.shape == target.shape:
+            return input, target
+        try:
+            shape = np.broadcast_shapes(input.shape, target.shape)
+        except ValueError:
+            raise ValueError(
+                f"{self.name}: input of shape {input.shape} and target of shape {target.shape} "
+                f"do not broadcast against each other; give them the same shape") from None
+        if warn:
+            reshape = (f" (reshape one, e.g. target.reshape{input.shape})"
+                       if input.size == target.size else "")
+            warnings.warn(
+                f"{self.name}: target of shape {target.shape} differs from input of shape "
+                f"{input.shape}; both are broadcast to {shape}, as in PyTorch, which is likely "
+                f"a mistake{reshape}", UserWarning, stacklevel=4)
+        return np.broadcast_to(input, shape), np.broadcast_to(target, shape)
+
+    def _unbroadcast(self, grad_input: np.ndarray, grad_target: np.ndarray | None
+                     ) -> tuple[np.ndarray, np.ndarray | None]:
+        """The gradients of a broadcast pair summed back to the shapes that came in."""
+        input_shape, target_shape = self.shapes
+        return (unbroadcast(grad_input, input_shape),
+                None if grad_target is None else unbroadcast(grad_target, target_shape))
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(reduction={self.reduction!r})"
 
@@ -55,7 +87,9 @@ class _Loss(Op):
 class MSE(_Loss):
     """L = mean over all elements of (input - target)^2 (or their sum, or each one).
 
-    Shape: input and target of the same shape -> a scalar (or that shape for "none").
+    Shape: input and target of the same shape -> a scalar (or that shape for "none"). The
+    regression losses (this, L1, SmoothL1, Huber, KLDiv) broadcast other shapes as PyTorch
+    does, and sum each gradient back to its input's shape.
     Backward: grad_input = 2 (input - target) / n * grad_L;  grad_target = -grad_input
     (n = number of elements for "mean", 1 otherwise).
     """
@@ -63,13 +97,13 @@ class MSE(_Loss):
     name = "mse_loss"
 
     def forward(self, input: np.ndarray, target: np.ndarray) -> np.ndarray:
-        self._check_same_shape(input, target)
+        input, target = self._broadcast(input, target)
         self.diff = input - target
         return self._reduce(self.diff * self.diff, self.diff.size)
 
     def backward(self, grad_loss: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         grad_input = (2 * self._scale(grad_loss, self.diff.size)) * self.diff
-        return grad_input, (-grad_input if self.wants_grad(1) else None)
+        return self._unbroadcast(grad_input, -grad_input if self.wants_grad(1) else None)
 
 
 def check_class_labels(target: np.ndarray, num_rows: int, num_classes: int,
@@ -470,13 +504,13 @@ class L1(_Loss):
     name = "l1_loss"
 
     def forward(self, input: np.ndarray, target: np.ndarray) -> np.ndarray:
-        self._check_same_shape(input, target)
+        input, target = self._broadcast(input, target)
         self.diff = input - target
         return self._reduce(np.abs(self.diff), self.diff.size)
 
     def backward(self, grad_loss: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         grad_input = self._scale(grad_loss, self.diff.size) * np.sign(self.diff)
-        return grad_input, (-grad_input if self.wants_grad(1) else None)
+        return self._unbroadcast(grad_input, -grad_input if self.wants_grad(1) else None)
 
 
 class SmoothL1(_Loss):
@@ -496,7 +530,7 @@ class SmoothL1(_Loss):
         self.beta = beta
 
     def forward(self, input: np.ndarray, target: np.ndarray) -> np.ndarray:
-        self._check_same_shape(input, target)
+        input, target = self._broadcast(input, target)
         d = self.diff = input - target
         magnitude = np.abs(d)
         if self.beta == 0:
@@ -510,7 +544,7 @@ class SmoothL1(_Loss):
         slope = np.sign(d) if self.beta == 0 else np.where(self.small, d / self.beta,
                                                             np.sign(d))
         grad_input = self._scale(grad_loss, d.size) * slope
-        return grad_input, (-grad_input if self.wants_grad(1) else None)
+        return self._unbroadcast(grad_input, -grad_input if self.wants_grad(1) else None)
 
 
 class Huber(_Loss):
@@ -530,7 +564,7 @@ class Huber(_Loss):
         self.delta = delta
 
     def forward(self, input: np.ndarray, target: np.ndarray) -> np.ndarray:
-        self._check_same_shape(input, target)
+        input, target = self._broadcast(input, target)
         d = self.diff = input - target
         magnitude = np.abs(d)
         self.small = magnitude < self.delta
@@ -541,7 +575,7 @@ class Huber(_Loss):
         d = self.diff
         slope = np.where(self.small, d, self.delta * np.sign(d))
         grad_input = self._scale(grad_loss, d.size) * slope
-        return grad_input, (-grad_input if self.wants_grad(1) else None)
+        return self._unbroadcast(grad_input, -grad_input if self.wants_grad(1) else None)
 
 
 class KLDiv(_Loss):
@@ -565,12 +599,15 @@ class KLDiv(_Loss):
         self.log_target = log_target
 
     def _count(self, x: np.ndarray) -> int:
+        """The divisor of the mean: the input's length (as it came) for "batchmean", the
+        number of (broadcast) elements for "mean"."""
         if self.reduction == "batchmean":
-            return x.shape[0] if x.ndim else 1
+            input_shape = self.shapes[0]
+            return input_shape[0] if input_shape else 1
         return x.size
 
     def forward(self, x: np.ndarray, target: np.ndarray) -> np.ndarray:
-        self._check_same_shape(x, target)
+        x, target = self._broadcast(x, target, warn=False)  # PyTorch does not warn here
         self.x, self.target = x, target
         if self.log_target:
             self.q = np.exp(target)
@@ -603,4 +640,4 @@ class KLDiv(_Loss):
                 grad_target = self.q * (self.target - self.x + 1) * scale
             else:
                 grad_target = (self.log_q + 1 - self.x) * scale
-        return grad_x, grad_target
+        return self._unbroadcast(grad_x, grad_target)
