@@ -130,6 +130,11 @@ def test_cross_entropy_module_takes_pytorchs_arguments() -> None:
                                rtol=1e-12)
     assert repr(ours) == ("CrossEntropyLoss(weight=[0.5, 2.0, 1.5, 0.25], reduction='mean', "
                           "ignore_index=-100, label_smoothing=0.1)")
+    assert list(ours.state_dict()) == list(theirs.state_dict()) == ["weight"]  # a buffer
+    assert nn.CrossEntropyLoss().state_dict() == {}
+    pos_weight = np.array([1.0, 3.0])
+    assert np.array_equal(nn.BCEWithLogitsLoss(pos_weight=pos_weight).state_dict()["pos_weight"],
+                          pos_weight)
 
 
 def test_cross_entropy_keeps_float32_with_float64_weights() -> None:
