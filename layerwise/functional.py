@@ -182,13 +182,16 @@ def dropout(x: TensorLike, p: float = 0.5, training: bool = True, inplace: bool 
 # --- losses ----------------------------------------------------------------------------------
 
 
-def mse_loss(input: TensorLike, target: TensorLike, reduction: str = "mean") -> Tensor:
-    """Mean squared error: mean((input - target)^2).
+def mse_loss(input: TensorLike, target: TensorLike, reduction: str = "mean",
+             weight: Any = None) -> Tensor:
+    """Mean squared error: mean((input - target)^2); with a weight w of the input's shape,
+    sum(w (input - target)^2) / sum(w), as in PyTorch.
 
     Shape: input and target of the same shape -> scalar ("none": that shape). Shapes that
     broadcast are broadcast, as in PyTorch, with PyTorch's warning that it is likely a mistake.
     """
-    return ops.MSE.apply(input, target, reduction=reduction)
+    return ops.MSE.apply(input, target, reduction=reduction,
+                         weight=_element_weight("mse_loss", weight, input))
 
 
 def cross_entropy(input: TensorLike, target: TensorLike, weight: Any = None,
@@ -248,6 +251,18 @@ def binary_cross_entropy_with_logits(input: TensorLike, target: TensorLike, weig
         input, target, reduction=reduction,
         pos_weight=_broadcast_weight(name, "pos_weight", pos_weight, input),
         weight=_broadcast_weight(name, "weight", weight, input))
+
+
+def _element_weight(owner: str, weight: Any, input: Any) -> np.ndarray | None:
+    """A regression loss's `weight`: an array of the input's shape, as PyTorch requires."""
+    if weight is None:
+        return None
+    array = as_array(_data(weight))
+    input_shape = np.shape(_data(input))
+    if array.shape != input_shape:
+        raise ValueError(f"{owner}: weight must have the input's shape {input_shape}, got "
+                         f"{array.shape}")
+    return array
 
 
 def _broadcast_weight(owner: str, name: str, weight: Any, input: Any) -> np.ndarray | None:
@@ -557,13 +572,16 @@ def nll_loss(input: TensorLike, target: TensorLike, weight: Any = None,
                          weight=class_weight("nll_loss", weight))
 
 
-def l1_loss(input: TensorLike, target: TensorLike, reduction: str = "mean") -> Tensor:
-    """Mean absolute error: mean(|input - target|).
+def l1_loss(input: TensorLike, target: TensorLike, reduction: str = "mean",
+            weight: Any = None) -> Tensor:
+    """Mean absolute error: mean(|input - target|); with a weight w of the input's shape,
+    sum(w |input - target|) / sum(w), as in PyTorch.
 
     Shape: input and target of the same shape -> scalar ("none": that shape). Shapes that
     broadcast are broadcast, as in PyTorch, with PyTorch's warning that it is likely a mistake.
     """
-    return ops.L1.apply(input, target, reduction=reduction)
+    return ops.L1.apply(input, target, reduction=reduction,
+                        weight=_element_weight("l1_loss", weight, input))
 
 
 def smooth_l1_loss(input: TensorLike, target: TensorLike, reduction: str = "mean",
@@ -577,13 +595,16 @@ def smooth_l1_loss(input: TensorLike, target: TensorLike, reduction: str = "mean
 
 
 def huber_loss(input: TensorLike, target: TensorLike, reduction: str = "mean",
-               delta: float = 1.0) -> Tensor:
-    """0.5 d^2 where |d| < delta, delta (|d| - 0.5 delta) elsewhere (d = input - target).
+               delta: float = 1.0, weight: Any = None) -> Tensor:
+    """0.5 d^2 where |d| < delta, delta (|d| - 0.5 delta) elsewhere (d = input - target);
+    each term times a weight of the input's shape when given ("mean" still divides by the
+    number of elements, as PyTorch's huber_loss does).
 
     Shape: input and target of the same shape -> scalar ("none": that shape). Shapes that
     broadcast are broadcast, as in PyTorch, with PyTorch's warning that it is likely a mistake.
     """
-    return ops.Huber.apply(input, target, reduction=reduction, delta=delta)
+    return ops.Huber.apply(input, target, reduction=reduction, delta=delta,
+                           weight=_element_weight("huber_loss", weight, input))
 
 
 def kl_div(input: TensorLike, target: TensorLike, reduction: str = "mean",

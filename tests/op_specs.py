@@ -16,6 +16,7 @@ import torch.nn.functional as TF
 from layerwise.check.cases import (
     BCE_WEIGHT,
     CLASS_WEIGHTS,
+    ELEMENT_WEIGHT,
     MASK,
     POS_WEIGHT,
     RUNNING_MEAN,
@@ -28,6 +29,13 @@ T = torch.tensor
 def dropout_mask(shape: tuple[int, ...], p: float, seed: int) -> np.ndarray:
     """The mask layerwise draws for float64 input from default_rng(seed), built independently."""
     return (np.random.default_rng(seed).random(shape) >= p) / (1 - p)
+
+
+def _broadcast_quietly(loss: Callable[..., Any], *arrays: Any, **options: Any) -> Any:
+    """PyTorch's loss of a broadcast target, without its warning that this is likely a mistake."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Using a target size", UserWarning)
+        return loss(*arrays, **options)
 
 
 TORCH_TWINS: dict[str, Callable[..., Any]] = {
@@ -145,6 +153,8 @@ TORCH_TWINS: dict[str, Callable[..., Any]] = {
     "MSE-mean": TF.mse_loss,
     "MSE-sum": lambda a, b: TF.mse_loss(a, b, reduction="sum"),
     "MSE-none": lambda a, b: TF.mse_loss(a, b, reduction="none"),
+    "MSE-weight-broadcast-target": lambda a, b: _broadcast_quietly(TF.mse_loss, a, b,
+                                                                   weight=T(ELEMENT_WEIGHT)),
     "SoftmaxCrossEntropy-labels": TF.cross_entropy,
     "SoftmaxCrossEntropy-ignore-index": TF.cross_entropy,
     "SoftmaxCrossEntropy-label-smoothing": lambda x, y: TF.cross_entropy(x, y, label_smoothing=0.1),
@@ -289,6 +299,8 @@ TORCH_TWINS |= {
     "SmoothL1-beta-0.5": lambda a, b: TF.smooth_l1_loss(a, b, beta=0.5),
     "SmoothL1-none": lambda a, b: TF.smooth_l1_loss(a, b, reduction="none"),
     "Huber-delta-0.8": lambda a, b: TF.huber_loss(a, b, delta=0.8),
+    "L1-weight-sum": lambda a, b: TF.l1_loss(a, b, reduction="sum", weight=T(ELEMENT_WEIGHT)),
+    "Huber-weight": lambda a, b: TF.huber_loss(a, b, weight=T(ELEMENT_WEIGHT)),
     "KLDiv-batchmean": lambda x, q: TF.kl_div(x, q, reduction="batchmean"),
     "KLDiv-mean": _kl_div_mean,
     "KLDiv-log-target-sum": lambda x, t: TF.kl_div(x, t, reduction="sum", log_target=True),

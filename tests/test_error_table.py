@@ -1283,6 +1283,8 @@ CLASS_LOSSES: dict[str, Trigger] = {
                                                          weight=np.ones(4)),
     "bce-weight-reduction": lambda _: F.binary_cross_entropy(np.full((2, 3), 0.5),
                                                              np.zeros((2, 3)), "sum"),
+    "element-weight-shape": lambda _: F.mse_loss(np.zeros((2, 3)), np.zeros((2, 3)),
+                                                 weight=np.ones(3)),
 }
 
 TRIGGERS: dict[str, Trigger] = {**SHAPES, **SPATIAL, **LABELS, **DTYPES, **HYPERPARAMETERS,

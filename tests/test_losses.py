@@ -285,3 +285,21 @@ def test_regression_losses_broadcast_and_warn_as_pytorch(name: str,
                                              rf"input of shape .* as in PyTorch"):
             compare(lambda x, y: ours(x, y, reduction=reduction),
                     lambda x, y: theirs(x, y, reduction=reduction), *arrays, differentiable=2)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("name", ["mse_loss", "l1_loss", "huber_loss"])
+def test_element_weights_of_the_regression_losses_match_pytorch(name: str,
+                                                                reduction: str) -> None:
+    """PyTorch's mean divides by the sum of the weights for mse and l1, by the count for
+    huber; a target that broadcasts is weighted after broadcasting."""
+    rng = np.random.default_rng(8)
+    weight = rng.uniform(0.0, 2.0, (3, 4))
+    ours, theirs = getattr(F, name), getattr(TF, name)
+    for target_shape in [(3, 4), (4,)]:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # the broadcast target's warning
+            compare(lambda x, y: ours(x, y, reduction=reduction, weight=weight),
+                    lambda x, y: theirs(x, y, reduction=reduction, weight=torch.tensor(weight)),
+                    2 * rng.standard_normal((3, 4)), rng.standard_normal(target_shape),
+                    differentiable=2)

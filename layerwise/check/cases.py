@@ -8,6 +8,7 @@ are valid, and cover batch size 1, broadcasting and odd shapes. A test fails whe
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -39,6 +40,14 @@ class OpCase:
         return self.inputs(np.random.default_rng(seed))
 
 
+def mse_of_a_broadcast_target(input: Any, target: Any, **options: Any) -> Any:
+    """mse_loss of a target that is broadcast on purpose, without the warning that says it is
+    likely a mistake."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "mse_loss: target of shape", UserWarning)
+        return F.mse_loss(input, target, **options)
+
+
 def normal(*shape: int) -> Inputs:
     return lambda rng: [rng.standard_normal(shape)]
 
@@ -64,6 +73,7 @@ def probabilities(rng: np.random.Generator, *shape: int) -> np.ndarray:
 LABELS = np.array([2, 0, 1, 2, 1])
 LABELS_IGNORED = np.array([2, -100, 1, 2, 0])
 POS_WEIGHT = np.array([0.5, 2.0, 3.0])
+ELEMENT_WEIGHT = np.linspace(0.1, 2.0, 12).reshape(4, 3)
 BCE_WEIGHT = np.array([[0.5], [2.0], [1.0], [0.25]])
 CLASS_WEIGHTS = np.array([0.5, 2.0, 1.5])
 KDIM_LABELS = np.array([[0, 2, 1, 1], [2, 2, 0, 1]])
@@ -279,6 +289,8 @@ CASES: list[OpCase] = [
            lambda a, b: F.mse_loss(a, b, reduction="sum")),
     OpCase(ops.MSE, "none", shapes((2, 3), (2, 3)),
            lambda a, b: F.mse_loss(a, b, reduction="none")),
+    OpCase(ops.MSE, "weight-broadcast-target", shapes((4, 3), (3,)),
+           lambda a, b: mse_of_a_broadcast_target(a, b, weight=ELEMENT_WEIGHT)),
     OpCase(ops.SoftmaxCrossEntropy, "labels", lambda rng: [rng.standard_normal((5, 3)), LABELS],
            F.cross_entropy),
     OpCase(ops.SoftmaxCrossEntropy, "ignore-index",
@@ -529,6 +541,10 @@ CASES += [
            lambda a, b: F.smooth_l1_loss(a, b, reduction="none")),
     OpCase(ops.Huber, "delta-0.8", shapes((4, 3), (4, 3)),
            lambda a, b: F.huber_loss(a, b, delta=0.8)),
+    OpCase(ops.L1, "weight-sum", shapes((4, 3), (4, 3)),
+           lambda a, b: F.l1_loss(a, b, reduction="sum", weight=ELEMENT_WEIGHT)),
+    OpCase(ops.Huber, "weight", shapes((4, 3), (4, 3)),
+           lambda a, b: F.huber_loss(a, b, weight=ELEMENT_WEIGHT)),
     OpCase(ops.KLDiv, "batchmean",
            lambda rng: [log_probability_rows(rng, 4, 3), probability_rows(rng, 4, 3)],
            lambda x, q: F.kl_div(x, q, reduction="batchmean")),

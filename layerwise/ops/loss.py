@@ -70,8 +70,20 @@ class _Loss(Op):
             warnings.warn(
                 f"{self.name}: target of shape {target.shape} differs from input of shape "
                 f"{input.shape}; both are broadcast to {shape}, as in PyTorch, which is likely "
-                f"a mistake{reshape}", UserWarning, stacklevel=4)
+                f"a mistake{reshape}", UserWarning, stacklevel=6)  # the line calling F.mse_loss
         return np.broadcast_to(input, shape), np.broadcast_to(target, shape)
+
+    def _weigh(self, losses: np.ndarray, weight: np.ndarray | None,
+               by_weight_sum: bool) -> np.ndarray:
+        """Losses times an element weight (of the input's shape), as PyTorch's mse_loss,
+        l1_loss and huber_loss take it; sets self.count, the divisor of "mean": the sum of the
+        weights (mse, l1) or the number of elements (huber), as PyTorch divides."""
+        self.count: float = losses.size
+        if weight is None:
+            return losses
+        if by_weight_sum:
+            self.count = float(weight.sum())
+        return (losses * weight).astype(losses.dtype, copy=False)
 
     def _unbroadcast(self, grad_input: np.ndarray, grad_target: np.ndarray | None
                      ) -> tuple[np.ndarray, np.ndarray | None]:
@@ -90,19 +102,28 @@ class MSE(_Loss):
     Shape: input and target of the same shape -> a scalar (or that shape for "none"). The
     regression losses (this, L1, SmoothL1, Huber, KLDiv) broadcast other shapes as PyTorch
     does, and sum each gradient back to its input's shape.
-    Backward: grad_input = 2 (input - target) / n * grad_L;  grad_target = -grad_input
-    (n = number of elements for "mean", 1 otherwise).
+    With an element weight w (the input's shape) each term is w (input - target)^2 and
+    "mean" divides by the sum of w, as in PyTorch.
+    Backward: grad_input = 2 w (input - target) / n * grad_L;  grad_target = -grad_input
+    (n = number of elements, or sum of w, for "mean", 1 otherwise); w gets no gradient.
     """
 
     name = "mse_loss"
 
+    def __init__(self, reduction: str = "mean", weight: np.ndarray | None = None) -> None:
+        super().__init__(reduction)
+        self.weight = weight
+
     def forward(self, input: np.ndarray, target: np.ndarray) -> np.ndarray:
         input, target = self._broadcast(input, target)
         self.diff = input - target
-        return self._reduce(self.diff * self.diff, self.diff.size)
+        return self._reduce(self._weigh(self.diff * self.diff, self.weight, True), self.count)
 
     def backward(self, grad_loss: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-        grad_input = (2 * self._scale(grad_loss, self.diff.size)) * self.diff
+        scale = self._scale(grad_loss, self.count)
+        if self.weight is not None:
+            scale = scale * self.weight
+        grad_input = (2 * scale) * self.diff
         return self._unbroadcast(grad_input, -grad_input if self.wants_grad(1) else None)
 
 
@@ -248,7 +269,6 @@ class SoftmaxCrossEntropy(_Loss):
         labels_shape = (None if logits.ndim == 2 else
                         () if logits.ndim == 1 else logits.shape[:1] + logits.shape[2:])
         self.class_targets = target.shape != logits.shape
-        self.count: float
         if self.class_targets:
             if labels_shape is not None:
                 if target.shape != labels_shape:
@@ -497,19 +517,28 @@ class NLL(_Loss):
 class L1(_Loss):
     """L = mean over all elements of |input - target| (or their sum, or each one).
 
-    Backward: grad_input = sign(input - target) * grad_L / n;  grad_target = -grad_input.
+    With an element weight w each term is w |input - target| and "mean" divides by the sum
+    of w, as in PyTorch.
+    Backward: grad_input = w sign(input - target) * grad_L / n;  grad_target = -grad_input.
     At input = target the gradient is 0 (sign(0)), as in PyTorch.
     """
 
     name = "l1_loss"
 
+    def __init__(self, reduction: str = "mean", weight: np.ndarray | None = None) -> None:
+        super().__init__(reduction)
+        self.weight = weight
+
     def forward(self, input: np.ndarray, target: np.ndarray) -> np.ndarray:
         input, target = self._broadcast(input, target)
         self.diff = input - target
-        return self._reduce(np.abs(self.diff), self.diff.size)
+        return self._reduce(self._weigh(np.abs(self.diff), self.weight, True), self.count)
 
     def backward(self, grad_loss: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-        grad_input = self._scale(grad_loss, self.diff.size) * np.sign(self.diff)
+        scale = self._scale(grad_loss, self.count)
+        if self.weight is not None:
+            scale = scale * self.weight
+        grad_input = scale * np.sign(self.diff)
         return self._unbroadcast(grad_input, -grad_input if self.wants_grad(1) else None)
 
 
@@ -551,17 +580,21 @@ class Huber(_Loss):
     """L = mean of 0.5 d^2 where |d| < delta and delta (|d| - 0.5 delta) elsewhere, d = input -
     target (= delta * smooth_l1 with beta = delta).
 
-    Backward: grad_input = (d where |d| < delta, else delta sign(d)) * grad_L / n;
+    With an element weight w each term is multiplied by w and "mean" still divides by the
+    number of elements (PyTorch's huber_loss, unlike its mse_loss and l1_loss).
+    Backward: grad_input = w (d where |d| < delta, else delta sign(d)) * grad_L / n;
     grad_target = -grad_input.
     """
 
     name = "huber_loss"
 
-    def __init__(self, reduction: str = "mean", delta: float = 1.0) -> None:
+    def __init__(self, reduction: str = "mean", delta: float = 1.0,
+                 weight: np.ndarray | None = None) -> None:
         super().__init__(reduction)
         if not delta > 0:
             raise ValueError(f"huber_loss: delta must be positive, got {delta}")
         self.delta = delta
+        self.weight = weight
 
     def forward(self, input: np.ndarray, target: np.ndarray) -> np.ndarray:
         input, target = self._broadcast(input, target)
@@ -569,12 +602,16 @@ class Huber(_Loss):
         magnitude = np.abs(d)
         self.small = magnitude < self.delta
         losses = np.where(self.small, 0.5 * d * d, self.delta * (magnitude - 0.5 * self.delta))
-        return self._reduce(losses.astype(d.dtype, copy=False), d.size)
+        losses = self._weigh(losses.astype(d.dtype, copy=False), self.weight, False)
+        return self._reduce(losses, self.count)
 
     def backward(self, grad_loss: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         d = self.diff
         slope = np.where(self.small, d, self.delta * np.sign(d))
-        grad_input = self._scale(grad_loss, d.size) * slope
+        scale = self._scale(grad_loss, self.count)
+        if self.weight is not None:
+            scale = scale * self.weight
+        grad_input = scale * slope
         return self._unbroadcast(grad_input, -grad_input if self.wants_grad(1) else None)
 
 
