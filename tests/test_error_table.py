@@ -1285,6 +1285,7 @@ CLASS_LOSSES: dict[str, Trigger] = {
                                                              np.zeros((2, 3)), "sum"),
     "element-weight-shape": lambda _: F.mse_loss(np.zeros((2, 3)), np.zeros((2, 3)),
                                                  weight=np.ones(3)),
+    "regression-loss-integer": lambda _: F.huber_loss(lw.arange(3), lw.arange(3) + 1),
 }
 
 TRIGGERS: dict[str, Trigger] = {**SHAPES, **SPATIAL, **LABELS, **DTYPES, **HYPERPARAMETERS,

@@ -303,3 +303,17 @@ def test_element_weights_of_the_regression_losses_match_pytorch(name: str,
                     lambda x, y: theirs(x, y, reduction=reduction, weight=torch.tensor(weight)),
                     2 * rng.standard_normal((3, 4)), rng.standard_normal(target_shape),
                     differentiable=2)
+
+
+@pytest.mark.filterwarnings("ignore:reduction. 'mean' divides the total loss:UserWarning")
+@pytest.mark.parametrize("name", ["mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss",
+                                  "kl_div"])
+def test_regression_losses_refuse_integer_input_and_take_integer_targets(name: str) -> None:
+    """PyTorch refuses integer input too (a truncated 0.5 d^2 would be 0); an integer target
+    counts as its floating-point value (PyTorch takes one for mse, l1 and smooth_l1)."""
+    loss, pytorch_loss = getattr(F, name), getattr(TF, name)
+    with pytest.raises(TypeError, match=rf"{name}: input must be floating point, got int64"):
+        loss(lw.arange(3), lw.arange(3) + 1)
+    x = np.array([-0.5, -1.5, -2.5])
+    target = np.array([0, 1, 2]) if name != "kl_div" else np.array([0, 1, 1])
+    compare(loss, lambda x, y: pytorch_loss(x, y.double()), x, target)

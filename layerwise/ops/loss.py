@@ -55,6 +55,9 @@ class _Loss(Op):
         """input and target broadcast against each other, as PyTorch's regression losses do,
         with PyTorch's warning when their shapes differ: a prediction (N, 1) against targets
         (N,) makes an (N, N) loss, which is rarely what was meant."""
+        if input.dtype.kind != "f":  # integers would be truncated on the way (0.5 d^2)
+            raise TypeError(f"{self.name}: input must be floating point, got {input.dtype}; "
+                            f"convert it first, e.g. input.float()")
         self.shapes = input.shape, target.shape
         if input.shape == target.shape:
             return input, target
