@@ -305,6 +305,13 @@ def test_element_weights_of_the_regression_losses_match_pytorch(name: str,
                     differentiable=2)
 
 
+@pytest.mark.parametrize("name", ["binary_cross_entropy", "binary_cross_entropy_with_logits"])
+def test_binary_cross_entropy_refuses_integer_input(name: str) -> None:
+    """PyTorch refuses it; the loss of logits (0, 1) would be truncated to 0."""
+    with pytest.raises(TypeError, match=rf"{name}: input must be floating point, got int64"):
+        getattr(F, name)(np.array([0, 1]), np.array([0.0, 1.0]))
+
+
 @pytest.mark.filterwarnings("ignore:reduction. 'mean' divides the total loss:UserWarning")
 @pytest.mark.parametrize("name", ["mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss",
                                   "kl_div"])

@@ -43,7 +43,15 @@ class _Loss(Op):
             return grad_loss / count if count else grad_loss * np.nan
         return grad_loss
 
+    def _check_floating(self, input: np.ndarray) -> None:
+        """Integer input is refused, as in PyTorch: the losses would truncate it on the way
+        (0.5 d^2, or the cast of a gradient back to the input's dtype)."""
+        if input.dtype.kind != "f":
+            raise TypeError(f"{self.name}: input must be floating point, got {input.dtype}; "
+                            f"convert it first, e.g. input.float()")
+
     def _check_same_shape(self, input: np.ndarray, target: np.ndarray) -> None:
+        self._check_floating(input)
         if input.shape != target.shape:
             raise ValueError(
                 f"{self.name}: input has shape {input.shape} but target has shape "
@@ -55,9 +63,7 @@ class _Loss(Op):
         """input and target broadcast against each other, as PyTorch's regression losses do,
         with PyTorch's warning when their shapes differ: a prediction (N, 1) against targets
         (N,) makes an (N, N) loss, which is rarely what was meant."""
-        if input.dtype.kind != "f":  # integers would be truncated on the way (0.5 d^2)
-            raise TypeError(f"{self.name}: input must be floating point, got {input.dtype}; "
-                            f"convert it first, e.g. input.float()")
+        self._check_floating(input)
         self.shapes = input.shape, target.shape
         if input.shape == target.shape:
             return input, target
