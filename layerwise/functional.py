@@ -182,57 +182,104 @@ def dropout(x: TensorLike, p: float = 0.5, training: bool = True, inplace: bool 
 # --- losses ----------------------------------------------------------------------------------
 
 
-def mse_loss(input: TensorLike, target: TensorLike, reduction: str = "mean") -> Tensor:
-    """Mean squared error: mean((input - target)^2).
+def mse_loss(input: TensorLike, target: TensorLike, reduction: str = "mean",
+             weight: Any = None) -> Tensor:
+    """Mean squared error: mean((input - target)^2); with a weight w of the input's shape,
+    sum(w (input - target)^2) / sum(w), as in PyTorch.
 
-    Shape: input and target of the same shape -> scalar ("none": that shape).
+    Shape: input and target of the same shape -> scalar ("none": that shape). Shapes that
+    broadcast are broadcast, as in PyTorch, with PyTorch's warning that it is likely a mistake.
     """
-    return ops.MSE.apply(input, target, reduction=reduction)
+    return ops.MSE.apply(input, target, reduction=reduction,
+                         weight=_element_weight("mse_loss", weight, input))
 
 
-def cross_entropy(logits: TensorLike, target: TensorLike, reduction: str = "mean",
-                  ignore_index: int = -100, label_smoothing: float = 0.0) -> Tensor:
-    """Softmax cross-entropy from raw scores: -log softmax(logits)[target], averaged.
+def cross_entropy(input: TensorLike, target: TensorLike, weight: Any = None,
+                  ignore_index: int = -100, reduction: str = "mean",
+                  label_smoothing: float = 0.0) -> Tensor:
+    """Softmax cross-entropy from raw scores: -log softmax(input)[target], averaged; with
+    class weights w and label smoothing eps a label y costs
+    (1 - eps) w_y (-log p_y) + eps / C sum_c w_c (-log p_c), as in PyTorch.
 
     Args:
-        logits: unnormalized scores (N, C).
-        target: class labels (N,) in [0, C) (or ignore_index), or probabilities (N, C).
-        reduction: "mean" (over non-ignored samples), "sum" or "none".
+        input: unnormalized scores (logits), with the classes on dim 1 (dim 0 for one sample).
+        target: class labels in [0, C) (or ignore_index), or probabilities of the input's shape.
+        weight: one weight per class, shape (C,), floating point (default: all 1).
         ignore_index: a label whose samples add nothing to the loss or its gradient.
+        reduction: "mean" (for labels divided by the sum of w_y over the non-ignored samples,
+            for probabilities by the number of samples), "sum" or "none".
         label_smoothing: eps in [0, 1]; the target becomes (1 - eps) onehot + eps / C.
-    Shape: (N, C), (N,) or (N, C) -> scalar ("none": (N,)).
+    Shape: input (N, C) with labels (N,), (C,) with (), or (N, C, d1, ...) with (N, d1, ...);
+        probabilities of the input's shape -> scalar ("none": the shape without C).
+    Example:
+        >>> F.cross_entropy(lw.randn(2, 5, 4, 4), lw.randint(0, 5, (2, 4, 4)))  # per pixel
     """
-    return ops.SoftmaxCrossEntropy.apply(logits, target, reduction=reduction,
+    return ops.SoftmaxCrossEntropy.apply(input, target, reduction=reduction,
                                          ignore_index=ignore_index,
-                                         label_smoothing=label_smoothing)
+                                         label_smoothing=label_smoothing,
+                                         weight=class_weight("cross_entropy", weight))
 
 
-def binary_cross_entropy(input: TensorLike, target: TensorLike, reduction: str = "mean") -> Tensor:
-    """-(y log p + (1 - y) log(1 - p)) for probabilities p (logs clamped at -100).
+def binary_cross_entropy(input: TensorLike, target: TensorLike, weight: Any = None,
+                         reduction: str = "mean") -> Tensor:
+    """-w (y log p + (1 - y) log(1 - p)) for probabilities p (logs clamped at -100).
 
+    Args:
+        weight: a weight per element, broadcast against the input (1 by default); "mean"
+            still divides by the number of elements, as in PyTorch.
     Shape: input and target of the same shape -> scalar ("none": that shape).
     """
-    return ops.BinaryCrossEntropy.apply(input, target, reduction=reduction)
+    return ops.BinaryCrossEntropy.apply(
+        input, target, reduction=reduction,
+        weight=_broadcast_weight("binary_cross_entropy", "weight", weight, input))
 
 
-def binary_cross_entropy_with_logits(input: TensorLike, target: TensorLike,
+def binary_cross_entropy_with_logits(input: TensorLike, target: TensorLike, weight: Any = None,
                                      reduction: str = "mean",
                                      pos_weight: Any = None) -> Tensor:
-    """Binary cross-entropy of sigmoid(input), computed from the raw scores without overflow.
+    """Binary cross-entropy of sigmoid(input), computed from the raw scores without overflow:
+    -w (P y log sigmoid(x) + (1 - y) log(1 - sigmoid(x))).
 
     Args:
-        pos_weight: weight of the positive term, broadcast against the last axis (for
+        weight: w, a weight per element, broadcast against the input (1 by default).
+        pos_weight: P, the weight of the positive term, broadcast against the last axis (for
             imbalanced classes: number of negatives / number of positives).
     Shape: input and target of the same shape -> scalar ("none": that shape).
     """
-    weight = None if pos_weight is None else as_array(pos_weight)
+    name = "binary_cross_entropy_with_logits"
+    return ops.BinaryCrossEntropyWithLogits.apply(
+        input, target, reduction=reduction,
+        pos_weight=_broadcast_weight(name, "pos_weight", pos_weight, input),
+        weight=_broadcast_weight(name, "weight", weight, input))
+
+
+def _element_weight(owner: str, weight: Any, input: Any) -> np.ndarray | None:
+    """A regression loss's `weight`: an array of the input's shape, as PyTorch requires."""
+    if weight is None:
+        return None
+    array = as_array(_data(weight))
     input_shape = np.shape(_data(input))
-    if weight is not None and not _broadcasts_to(weight.shape, input_shape):
-        per_class = f"; give one weight per class, shape {input_shape[-1:]}" if input_shape else ""
-        raise ValueError(f"binary_cross_entropy_with_logits: pos_weight of shape {weight.shape} "
-                         f"does not broadcast to the input's shape {input_shape}{per_class}")
-    return ops.BinaryCrossEntropyWithLogits.apply(input, target, reduction=reduction,
-                                                  pos_weight=weight)
+    if array.shape != input_shape:
+        raise ValueError(f"{owner}: weight must have the input's shape {input_shape}, got "
+                         f"{array.shape}")
+    return array
+
+
+def _broadcast_weight(owner: str, name: str, weight: Any, input: Any) -> np.ndarray | None:
+    """`weight` as an array that broadcasts against the input without changing its shape."""
+    if weight is None:
+        return None
+    if isinstance(weight, str):
+        raise ValueError(f"{owner}: {name} must be numbers, got {weight!r}; pass the reduction "
+                         f"by name, reduction={weight!r}")
+    array = as_array(_data(weight))
+    input_shape = np.shape(_data(input))
+    if not _broadcasts_to(array.shape, input_shape):
+        per_class = (f"; give one weight per class, shape {input_shape[-1:]}"
+                     if input_shape and name == "pos_weight" else "")
+        raise ValueError(f"{owner}: {name} of shape {array.shape} does not broadcast to the "
+                         f"input's shape {input_shape}{per_class}")
+    return array
 
 
 def one_hot(labels: Any, num_classes: int = -1, dtype: DTypeLike | None = None) -> Tensor:
@@ -522,33 +569,42 @@ def nll_loss(input: TensorLike, target: TensorLike, weight: Any = None,
     (the target's shape for "none").
     """
     return ops.NLL.apply(input, target, reduction=reduction, ignore_index=ignore_index,
-                         weight=None if weight is None else as_array(_data(weight)))
+                         weight=class_weight("nll_loss", weight))
 
 
-def l1_loss(input: TensorLike, target: TensorLike, reduction: str = "mean") -> Tensor:
-    """Mean absolute error: mean(|input - target|).
+def l1_loss(input: TensorLike, target: TensorLike, reduction: str = "mean",
+            weight: Any = None) -> Tensor:
+    """Mean absolute error: mean(|input - target|); with a weight w of the input's shape,
+    sum(w |input - target|) / sum(w), as in PyTorch.
 
-    Shape: input and target of the same shape -> scalar ("none": that shape).
+    Shape: input and target of the same shape -> scalar ("none": that shape). Shapes that
+    broadcast are broadcast, as in PyTorch, with PyTorch's warning that it is likely a mistake.
     """
-    return ops.L1.apply(input, target, reduction=reduction)
+    return ops.L1.apply(input, target, reduction=reduction,
+                        weight=_element_weight("l1_loss", weight, input))
 
 
 def smooth_l1_loss(input: TensorLike, target: TensorLike, reduction: str = "mean",
                    beta: float = 1.0) -> Tensor:
     """0.5 d^2 / beta where |d| < beta, |d| - 0.5 beta elsewhere (d = input - target).
 
-    Shape: input and target of the same shape -> scalar ("none": that shape).
+    Shape: input and target of the same shape -> scalar ("none": that shape). Shapes that
+    broadcast are broadcast, as in PyTorch, with PyTorch's warning that it is likely a mistake.
     """
     return ops.SmoothL1.apply(input, target, reduction=reduction, beta=beta)
 
 
 def huber_loss(input: TensorLike, target: TensorLike, reduction: str = "mean",
-               delta: float = 1.0) -> Tensor:
-    """0.5 d^2 where |d| < delta, delta (|d| - 0.5 delta) elsewhere (d = input - target).
+               delta: float = 1.0, weight: Any = None) -> Tensor:
+    """0.5 d^2 where |d| < delta, delta (|d| - 0.5 delta) elsewhere (d = input - target);
+    each term times a weight of the input's shape when given ("mean" still divides by the
+    number of elements, as PyTorch's huber_loss does).
 
-    Shape: input and target of the same shape -> scalar ("none": that shape).
+    Shape: input and target of the same shape -> scalar ("none": that shape). Shapes that
+    broadcast are broadcast, as in PyTorch, with PyTorch's warning that it is likely a mistake.
     """
-    return ops.Huber.apply(input, target, reduction=reduction, delta=delta)
+    return ops.Huber.apply(input, target, reduction=reduction, delta=delta,
+                           weight=_element_weight("huber_loss", weight, input))
 
 
 def kl_div(input: TensorLike, target: TensorLike, reduction: str = "mean",
@@ -557,9 +613,21 @@ def kl_div(input: TensorLike, target: TensorLike, reduction: str = "mean",
     log-probabilities `input`; reduction "batchmean" divides by the batch size (the
     divergence per sample), "mean" by the number of elements (PyTorch's default).
 
-    Shape: input and target of the same shape -> scalar ("none": that shape).
+    Shape: input and target of the same shape -> scalar ("none": that shape). Shapes that
+    broadcast are broadcast (silently, as in PyTorch).
     """
     return ops.KLDiv.apply(input, target, reduction=reduction, log_target=log_target)
+
+
+def class_weight(owner: str, weight: Any) -> np.ndarray | None:
+    """A loss's `weight` argument as an array (None stays None); checked against the number of
+    classes by the op, which knows it."""
+    if weight is None:
+        return None
+    if isinstance(weight, str):
+        raise ValueError(f"{owner}: weight must hold one number per class, got {weight!r}; "
+                         f"pass the reduction by name, reduction={weight!r}")
+    return as_array(_data(weight))
 
 
 def _floating(x: Any) -> Any:

@@ -13,7 +13,15 @@ import numpy as np
 import torch
 import torch.nn.functional as TF
 
-from layerwise.check.cases import CLASS_WEIGHTS, MASK, POS_WEIGHT, RUNNING_MEAN, RUNNING_VAR
+from layerwise.check.cases import (
+    BCE_WEIGHT,
+    CLASS_WEIGHTS,
+    ELEMENT_WEIGHT,
+    MASK,
+    POS_WEIGHT,
+    RUNNING_MEAN,
+    RUNNING_VAR,
+)
 
 T = torch.tensor
 
@@ -21,6 +29,13 @@ T = torch.tensor
 def dropout_mask(shape: tuple[int, ...], p: float, seed: int) -> np.ndarray:
     """The mask layerwise draws for float64 input from default_rng(seed), built independently."""
     return (np.random.default_rng(seed).random(shape) >= p) / (1 - p)
+
+
+def _broadcast_quietly(loss: Callable[..., Any], *arrays: Any, **options: Any) -> Any:
+    """PyTorch's loss of a broadcast target, without its warning that this is likely a mistake."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Using a target size", UserWarning)
+        return loss(*arrays, **options)
 
 
 TORCH_TWINS: dict[str, Callable[..., Any]] = {
@@ -138,6 +153,8 @@ TORCH_TWINS: dict[str, Callable[..., Any]] = {
     "MSE-mean": TF.mse_loss,
     "MSE-sum": lambda a, b: TF.mse_loss(a, b, reduction="sum"),
     "MSE-none": lambda a, b: TF.mse_loss(a, b, reduction="none"),
+    "MSE-weight-broadcast-target": lambda a, b: _broadcast_quietly(TF.mse_loss, a, b,
+                                                                   weight=T(ELEMENT_WEIGHT)),
     "SoftmaxCrossEntropy-labels": TF.cross_entropy,
     "SoftmaxCrossEntropy-ignore-index": TF.cross_entropy,
     "SoftmaxCrossEntropy-label-smoothing": lambda x, y: TF.cross_entropy(x, y, label_smoothing=0.1),
@@ -147,8 +164,29 @@ TORCH_TWINS: dict[str, Callable[..., Any]] = {
     "SoftmaxCrossEntropy-probabilities": TF.cross_entropy,
     "SoftmaxCrossEntropy-probabilities-smoothing":
         lambda x, y: TF.cross_entropy(x, y, label_smoothing=0.2),
+    "SoftmaxCrossEntropy-k-dim": TF.cross_entropy,
+    "SoftmaxCrossEntropy-k-dim-2d-none": lambda x, y: TF.cross_entropy(x, y, reduction="none"),
+    "SoftmaxCrossEntropy-unbatched": TF.cross_entropy,
+    "SoftmaxCrossEntropy-weight": lambda x, y: TF.cross_entropy(x, y, T(CLASS_WEIGHTS)),
+    "SoftmaxCrossEntropy-weight-smoothing-ignore-index":
+        lambda x, y: TF.cross_entropy(x, y, T(CLASS_WEIGHTS), label_smoothing=0.2),
+    "SoftmaxCrossEntropy-weight-smoothing-k-dim-sum":
+        lambda x, y: TF.cross_entropy(x, y, T(CLASS_WEIGHTS), reduction="sum",
+                                      label_smoothing=0.1),
+    "SoftmaxCrossEntropy-probabilities-k-dim": TF.cross_entropy,
+    "SoftmaxCrossEntropy-probabilities-k-dim-none":
+        lambda x, q: TF.cross_entropy(x, q, reduction="none"),
+    "SoftmaxCrossEntropy-probabilities-weight-smoothing":
+        lambda x, q: TF.cross_entropy(x, q, T(CLASS_WEIGHTS), label_smoothing=0.2),
+    "SoftmaxCrossEntropy-probabilities-unbatched-sum":
+        lambda x, q: TF.cross_entropy(x, q, reduction="sum"),
     "BinaryCrossEntropy-mean": TF.binary_cross_entropy,
     "BinaryCrossEntropy-none": lambda p, y: TF.binary_cross_entropy(p, y, reduction="none"),
+    "BinaryCrossEntropy-weight-sum":
+        lambda p, y: TF.binary_cross_entropy(p, y, T(BCE_WEIGHT), reduction="sum"),
+    "BinaryCrossEntropyWithLogits-weight-pos-weight":
+        lambda x, y: TF.binary_cross_entropy_with_logits(x, y, T(BCE_WEIGHT),
+                                                         pos_weight=T(POS_WEIGHT)),
     "BinaryCrossEntropyWithLogits-mean": TF.binary_cross_entropy_with_logits,
     "BinaryCrossEntropyWithLogits-pos-weight-sum": lambda x, y: TF.binary_cross_entropy_with_logits(
                x, y, reduction="sum", pos_weight=T(POS_WEIGHT)),
@@ -261,6 +299,8 @@ TORCH_TWINS |= {
     "SmoothL1-beta-0.5": lambda a, b: TF.smooth_l1_loss(a, b, beta=0.5),
     "SmoothL1-none": lambda a, b: TF.smooth_l1_loss(a, b, reduction="none"),
     "Huber-delta-0.8": lambda a, b: TF.huber_loss(a, b, delta=0.8),
+    "L1-weight-sum": lambda a, b: TF.l1_loss(a, b, reduction="sum", weight=T(ELEMENT_WEIGHT)),
+    "Huber-weight": lambda a, b: TF.huber_loss(a, b, weight=T(ELEMENT_WEIGHT)),
     "KLDiv-batchmean": lambda x, q: TF.kl_div(x, q, reduction="batchmean"),
     "KLDiv-mean": _kl_div_mean,
     "KLDiv-log-target-sum": lambda x, t: TF.kl_div(x, t, reduction="sum", log_target=True),

@@ -61,6 +61,14 @@ def test_gradcheck_hints_at_a_kink() -> None:
         lw.gradcheck(F.relu, [np.array([2e-7, 1.0])])
 
 
+def test_gradcheck_perturbs_inputs_that_are_not_c_ordered() -> None:
+    """A transposed input is checked too, not seen as a constant (numerical gradient 0)."""
+    transposed = np.arange(1.0, 7.0).reshape(2, 3).T
+    assert lw.gradcheck(lambda a: (a * a).sum(), [transposed])
+    with pytest.raises(lw.GradcheckError, match="analytic 4 vs numerical 8"):
+        lw.gradcheck(BadSquare.apply, [np.asfortranarray([[1.0, 2.0], [3.0, 4.0]])])
+
+
 def test_jacobian_of_a_linear_map_is_its_matrix() -> None:
     W = np.random.default_rng(0).standard_normal((3, 4))
     J = lw.jacobian(lambda x: lw.matmul(W, x), np.ones(4))

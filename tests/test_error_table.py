@@ -260,7 +260,7 @@ SHAPES: dict[str, Trigger] = {
     "flatten-axes": lambda _: nn.Flatten(3)(np.ones((2, 3))),
     "tensor-flatten-axis": lambda _: lw.tensor(np.ones((2, 3))).flatten(2),
     "ragged-list": lambda _: lw.tensor([[1.0, 2.0], [3.0]]),
-    "mse-shapes": lambda _: F.mse_loss(np.zeros((32, 1)), np.zeros(32)),
+    "mse-shapes": lambda _: F.mse_loss(np.zeros(3), np.zeros(4)),
     "bce-shapes": lambda _: F.binary_cross_entropy_with_logits(np.zeros(3), np.zeros(4)),
     "pos-weight-shape": lambda _: F.binary_cross_entropy_with_logits(
         np.zeros((2, 3)), np.zeros((2, 3)), pos_weight=np.ones(4)),
@@ -1259,11 +1259,40 @@ LOOSE_ENDS: dict[str, Trigger] = {
     "fashion-variable-empty": lambda box: fashion_mnist_with_variable(box, "empty", True),
 }
 
+def label_seven_at(position: tuple[int, ...]) -> Any:
+    labels = np.zeros((2, 3, 4), dtype=np.int64)
+    labels[position] = 7
+    return F.cross_entropy(np.zeros((2, 5, 3, 4)), labels)
+
+
+CLASS_LOSSES: dict[str, Trigger] = {
+    "logits-scalar": lambda _: F.cross_entropy(np.zeros(()), np.array(1)),
+    "labels-per-position-shape": lambda _: F.cross_entropy(np.zeros((2, 5, 4, 4)),
+                                                           np.zeros((2, 4), dtype=int)),
+    "label-per-position": lambda _: label_seven_at((1, 2, 0)),
+    "label-unbatched": lambda _: F.cross_entropy(np.zeros(5), np.array(5)),
+    "probabilities-ignore-index": lambda _: F.cross_entropy(
+        np.zeros((2, 3)), np.full((2, 3), 1 / 3), ignore_index=0),
+    "class-weight-length": lambda _: F.cross_entropy(np.zeros((2, 3)), [0, 1],
+                                                     weight=np.ones(4)),
+    "class-weight-dtype": lambda _: F.cross_entropy(np.zeros((2, 3)), [0, 1],
+                                                    weight=np.array([1, 2, 3])),
+    "class-weight-module": lambda _: nn.CrossEntropyLoss(weight=np.ones((2, 3))),
+    "class-weight-reduction": lambda _: F.cross_entropy(LOGITS, np.zeros(4, dtype=int), "sum"),
+    "bce-weight-shape": lambda _: F.binary_cross_entropy(np.full((2, 3), 0.5), np.zeros((2, 3)),
+                                                         weight=np.ones(4)),
+    "bce-weight-reduction": lambda _: F.binary_cross_entropy(np.full((2, 3), 0.5),
+                                                             np.zeros((2, 3)), "sum"),
+    "element-weight-shape": lambda _: F.mse_loss(np.zeros((2, 3)), np.zeros((2, 3)),
+                                                 weight=np.ones(3)),
+    "regression-loss-integer": lambda _: F.huber_loss(lw.arange(3), lw.arange(3) + 1),
+}
+
 TRIGGERS: dict[str, Trigger] = {**SHAPES, **SPATIAL, **LABELS, **DTYPES, **HYPERPARAMETERS,
                                 **AUTOGRAD, **DATA_FILES, **CHECKPOINTS, **CLI, **PYTORCH_API,
                                 **GRAPH_VIEW, **REPORT, **HEALTH, **DISTRIBUTED,
                                 **TORCH_WEIGHTS, **ONNX_EXPORT, **CHECKSUMS,
-                                **ONNX_IMPORT, **LOOSE_ENDS}
+                                **ONNX_IMPORT, **LOOSE_ENDS, **CLASS_LOSSES}
 
 # Rows whose message belongs to a file owned by someone else and is not there yet.
 PLANNED = {

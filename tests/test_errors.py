@@ -25,13 +25,14 @@ LOGITS = np.zeros((4, 10))
          r"logits have 4 rows, so the target must be 4 class labels of shape \(4,\) or "
          r"probabilities of shape \(4, 10\); got shape \(3,\)"),
         (lambda: F.cross_entropy(np.zeros(10), np.array([1])), ValueError,
-         r"expected logits of shape \(N, C\), got \(10,\)"),
+         r"logits of shape \(10,\) need class labels of shape \(\) or probabilities of shape "
+         r"\(10,\); got shape \(1,\)"),
         (lambda: F.cross_entropy(LOGITS, np.array([0, 1, 2, 3]), reduction="avg"), ValueError,
          r"reduction must be 'mean', 'sum' or 'none', got 'avg'"),
         (lambda: F.cross_entropy(LOGITS, np.array([0, 1, 2, 3]), label_smoothing=1.5),
          ValueError, r"label_smoothing must be in \[0, 1\], got 1.5"),
-        (lambda: F.mse_loss(np.zeros((32, 1)), np.zeros(32)), ValueError,
-         r"input has shape \(32, 1\) but target has shape \(32,\); they must match"),
+        (lambda: F.mse_loss(np.zeros(3), np.zeros(4)), ValueError,
+         r"input of shape \(3,\) and target of shape \(4,\) do not broadcast"),
         (lambda: F.binary_cross_entropy(np.array([0.2, 1.3]), np.array([0.0, 1.0])), ValueError,
          r"probabilities in \[0, 1\], got 1.3 at \(1,\); for raw scores use "
          r"binary_cross_entropy_with_logits"),

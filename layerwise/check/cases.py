@@ -8,6 +8,7 @@ are valid, and cover batch size 1, broadcasting and odd shapes. A test fails whe
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -39,6 +40,14 @@ class OpCase:
         return self.inputs(np.random.default_rng(seed))
 
 
+def mse_of_a_broadcast_target(input: Any, target: Any, **options: Any) -> Any:
+    """mse_loss of a target that is broadcast on purpose, without the warning that says it is
+    likely a mistake."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "mse_loss: target of shape", UserWarning)
+        return F.mse_loss(input, target, **options)
+
+
 def normal(*shape: int) -> Inputs:
     return lambda rng: [rng.standard_normal(shape)]
 
@@ -64,6 +73,11 @@ def probabilities(rng: np.random.Generator, *shape: int) -> np.ndarray:
 LABELS = np.array([2, 0, 1, 2, 1])
 LABELS_IGNORED = np.array([2, -100, 1, 2, 0])
 POS_WEIGHT = np.array([0.5, 2.0, 3.0])
+ELEMENT_WEIGHT = np.linspace(0.1, 2.0, 12).reshape(4, 3)
+BCE_WEIGHT = np.array([[0.5], [2.0], [1.0], [0.25]])
+CLASS_WEIGHTS = np.array([0.5, 2.0, 1.5])
+KDIM_LABELS = np.array([[0, 2, 1, 1], [2, 2, 0, 1]])
+KDIM_LABELS_IGNORED = np.array([[0, -100, 1, 1], [2, 2, 0, -100]])
 RUNNING_MEAN = np.array([0.3, -0.2, 1.1])
 RUNNING_VAR = np.array([0.8, 1.5, 0.4])
 
@@ -275,6 +289,8 @@ CASES: list[OpCase] = [
            lambda a, b: F.mse_loss(a, b, reduction="sum")),
     OpCase(ops.MSE, "none", shapes((2, 3), (2, 3)),
            lambda a, b: F.mse_loss(a, b, reduction="none")),
+    OpCase(ops.MSE, "weight-broadcast-target", shapes((4, 3), (3,)),
+           lambda a, b: mse_of_a_broadcast_target(a, b, weight=ELEMENT_WEIGHT)),
     OpCase(ops.SoftmaxCrossEntropy, "labels", lambda rng: [rng.standard_normal((5, 3)), LABELS],
            F.cross_entropy),
     OpCase(ops.SoftmaxCrossEntropy, "ignore-index",
@@ -296,17 +312,55 @@ CASES: list[OpCase] = [
     OpCase(ops.SoftmaxCrossEntropy, "probabilities-smoothing",
            lambda rng: [rng.standard_normal((4, 3)), rng.dirichlet(np.ones(3), size=4)],
            lambda x, y: F.cross_entropy(x, y, label_smoothing=0.2)),
+    OpCase(ops.SoftmaxCrossEntropy, "k-dim", lambda rng: [rng.standard_normal((2, 3, 4)),
+                                                     KDIM_LABELS_IGNORED],
+           F.cross_entropy),
+    OpCase(ops.SoftmaxCrossEntropy, "k-dim-2d-none",
+           lambda rng: [rng.standard_normal((2, 3, 2, 2)), KDIM_LABELS.reshape(2, 2, 2)],
+           lambda x, y: F.cross_entropy(x, y, reduction="none")),
+    OpCase(ops.SoftmaxCrossEntropy, "unbatched", lambda rng: [rng.standard_normal(3), np.array(1)],
+           F.cross_entropy),
+    OpCase(ops.SoftmaxCrossEntropy, "weight", lambda rng: [rng.standard_normal((5, 3)), LABELS],
+           lambda x, y: F.cross_entropy(x, y, weight=CLASS_WEIGHTS)),
+    OpCase(ops.SoftmaxCrossEntropy, "weight-smoothing-ignore-index",
+           lambda rng: [rng.standard_normal((5, 3)), LABELS_IGNORED],
+           lambda x, y: F.cross_entropy(x, y, weight=CLASS_WEIGHTS, label_smoothing=0.2)),
+    OpCase(ops.SoftmaxCrossEntropy, "weight-smoothing-k-dim-sum",
+           lambda rng: [rng.standard_normal((2, 3, 4)), KDIM_LABELS_IGNORED],
+           lambda x, y: F.cross_entropy(x, y, weight=CLASS_WEIGHTS, reduction="sum",
+                                        label_smoothing=0.1)),
+    OpCase(ops.SoftmaxCrossEntropy, "probabilities-k-dim",
+           lambda rng: [rng.standard_normal((2, 3, 4)),
+                        np.moveaxis(rng.dirichlet(np.ones(3), size=(2, 4)), -1, 1)],
+           F.cross_entropy),
+    OpCase(ops.SoftmaxCrossEntropy, "probabilities-k-dim-none",
+           lambda rng: [rng.standard_normal((2, 3, 2)),
+                        np.moveaxis(rng.dirichlet(np.ones(3), size=(2, 2)), -1, 1)],
+           lambda x, q: F.cross_entropy(x, q, reduction="none")),
+    OpCase(ops.SoftmaxCrossEntropy, "probabilities-weight-smoothing",
+           lambda rng: [rng.standard_normal((4, 3)), rng.dirichlet(np.ones(3), size=4)],
+           lambda x, q: F.cross_entropy(x, q, weight=CLASS_WEIGHTS, label_smoothing=0.2)),
+    OpCase(ops.SoftmaxCrossEntropy, "probabilities-unbatched-sum",
+           lambda rng: [rng.standard_normal(3), rng.dirichlet(np.ones(3))],
+           lambda x, q: F.cross_entropy(x, q, reduction="sum")),
     OpCase(ops.BinaryCrossEntropy, "mean",
            lambda rng: [probabilities(rng, 4, 3), rng.random((4, 3))],
            F.binary_cross_entropy),
     OpCase(ops.BinaryCrossEntropy, "none", lambda rng: [probabilities(rng, 5), rng.random(5)],
            lambda p, y: F.binary_cross_entropy(p, y, reduction="none")),
+    OpCase(ops.BinaryCrossEntropy, "weight-sum",
+           lambda rng: [probabilities(rng, 4, 3), rng.random((4, 3))],
+           lambda p, y: F.binary_cross_entropy(p, y, weight=BCE_WEIGHT, reduction="sum")),
     OpCase(ops.BinaryCrossEntropyWithLogits, "mean", shapes((4, 3), (4, 3)),
            F.binary_cross_entropy_with_logits),
     OpCase(ops.BinaryCrossEntropyWithLogits, "pos-weight-sum",
            lambda rng: [3 * rng.standard_normal((4, 3)), rng.random((4, 3))],
            lambda x, y: F.binary_cross_entropy_with_logits(
                x, y, reduction="sum", pos_weight=POS_WEIGHT)),
+    OpCase(ops.BinaryCrossEntropyWithLogits, "weight-pos-weight",
+           lambda rng: [3 * rng.standard_normal((4, 3)), rng.random((4, 3))],
+           lambda x, y: F.binary_cross_entropy_with_logits(
+               x, y, weight=BCE_WEIGHT, pos_weight=POS_WEIGHT)),
 ]
 
 
@@ -315,10 +369,8 @@ CASES: list[OpCase] = [
 GATHER_INDEX = np.array([[0, 3], [1, 1], [2, 0]])
 SCATTER_INDEX = np.array([[0, 2, 2, 1], [2, 2, 0, 1]])
 EMBEDDING_INDICES = np.array([[0, 2], [4, 2], [1, 1]])
-CLASS_WEIGHTS = np.array([0.5, 2.0, 1.5])
 MASK = np.array([[True, False, False, True], [False, True, False, False],
                  [True, True, False, False]])
-KDIM_LABELS = np.array([[0, 2, 1, 1], [2, 2, 0, 1]])
 
 
 def assign_rows(x: Any, value: Any) -> Any:
@@ -489,6 +541,10 @@ CASES += [
            lambda a, b: F.smooth_l1_loss(a, b, reduction="none")),
     OpCase(ops.Huber, "delta-0.8", shapes((4, 3), (4, 3)),
            lambda a, b: F.huber_loss(a, b, delta=0.8)),
+    OpCase(ops.L1, "weight-sum", shapes((4, 3), (4, 3)),
+           lambda a, b: F.l1_loss(a, b, reduction="sum", weight=ELEMENT_WEIGHT)),
+    OpCase(ops.Huber, "weight", shapes((4, 3), (4, 3)),
+           lambda a, b: F.huber_loss(a, b, weight=ELEMENT_WEIGHT)),
     OpCase(ops.KLDiv, "batchmean",
            lambda rng: [log_probability_rows(rng, 4, 3), probability_rows(rng, 4, 3)],
            lambda x, q: F.kl_div(x, q, reduction="batchmean")),

@@ -106,7 +106,9 @@ def gradient_error(fn: Callable[..., Tensor], inputs: Any, eps: float = 1e-6) ->
 def _as_float64(value: Any) -> np.ndarray:
     array = as_array(value)
     if array.dtype.kind == "f":
-        return np.array(array, dtype=np.float64)
+        # C order: the finite differences perturb the array through reshape(-1), which is a
+        # view (not a copy that would leave the point unchanged) only of a C-ordered array
+        return np.array(array, dtype=np.float64, order="C")
     return array
 
 

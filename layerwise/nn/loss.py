@@ -8,8 +8,8 @@ import numpy as np
 
 from layerwise import functional as F
 from layerwise.nn.module import Module
-from layerwise.ops.loss import REDUCTIONS
-from layerwise.tensor import Tensor
+from layerwise.ops.loss import REDUCTIONS, check_class_weight
+from layerwise.tensor import Tensor, as_array
 
 
 def _reduction(owner: str, value: Any) -> str:
@@ -17,6 +17,17 @@ def _reduction(owner: str, value: Any) -> str:
     if value not in REDUCTIONS:
         raise ValueError(f"{owner}: reduction must be 'mean', 'sum' or 'none', got {value!r}")
     return str(value)
+
+
+def _class_weight(owner: str, weight: Any) -> np.ndarray | None:
+    """`weight` as a floating-point vector (C,), or None; its length is checked in forward.
+    The losses keep their weights as buffers, so that state_dict holds them, as in PyTorch."""
+    array = F.class_weight(owner, weight)
+    return None if array is None else check_class_weight(array, None, owner)
+
+
+def _optional_array(value: Any) -> np.ndarray | None:
+    return None if value is None else as_array(value.data if isinstance(value, Tensor) else value)
 
 
 class MSELoss(Module):
@@ -34,9 +45,12 @@ class MSELoss(Module):
 
 
 class CrossEntropyLoss(Module):
-    """Softmax cross-entropy from logits; see `functional.cross_entropy`."""
+    """Softmax cross-entropy from logits, with optional class weights (C,); see
+    `functional.cross_entropy` for the formula and the shapes ((N, C), (C,), (N, C, d1, ...))."""
 
-    def __init__(self, reduction: str = "mean", ignore_index: int = -100,
+    weight: np.ndarray | None  # a buffer
+
+    def __init__(self, weight: Any = None, ignore_index: int = -100, reduction: str = "mean",
                  label_smoothing: float = 0.0) -> None:
         super().__init__()
         self.reduction = _reduction("CrossEntropyLoss", reduction)
@@ -48,43 +62,57 @@ class CrossEntropyLoss(Module):
         if not is_number or not 0.0 <= label_smoothing <= 1.0:
             raise ValueError(f"CrossEntropyLoss: label_smoothing must be in [0, 1], got "
                              f"{label_smoothing!r}")
+        self.register_buffer("weight", _class_weight("CrossEntropyLoss", weight))
         self.ignore_index = ignore_index
         self.label_smoothing = label_smoothing
 
-    def forward(self, logits: Any, target: Any) -> Tensor:
-        return F.cross_entropy(logits, target, reduction=self.reduction,
-                               ignore_index=self.ignore_index,
+    def forward(self, input: Any, target: Any) -> Tensor:
+        return F.cross_entropy(input, target, weight=self.weight,
+                               ignore_index=self.ignore_index, reduction=self.reduction,
                                label_smoothing=self.label_smoothing)
 
     def extra_repr(self) -> str:
-        return (f"reduction={self.reduction!r}, ignore_index={self.ignore_index}, "
+        weight = "" if self.weight is None else f"weight={self.weight.tolist()}, "
+        return (f"{weight}reduction={self.reduction!r}, ignore_index={self.ignore_index}, "
                 f"label_smoothing={self.label_smoothing}")
 
 
 class BCELoss(Module):
-    """Binary cross-entropy of probabilities; see `functional.binary_cross_entropy`."""
+    """Binary cross-entropy of probabilities, with an optional weight per element; see
+    `functional.binary_cross_entropy`."""
 
-    def __init__(self, reduction: str = "mean") -> None:
+    weight: np.ndarray | None  # a buffer
+
+    def __init__(self, weight: Any = None, reduction: str = "mean") -> None:
         super().__init__()
+        self.register_buffer("weight", _optional_array(weight))
         self.reduction = _reduction("BCELoss", reduction)
 
     def forward(self, input: Any, target: Any) -> Tensor:
-        return F.binary_cross_entropy(input, target, reduction=self.reduction)
+        return F.binary_cross_entropy(input, target, weight=self.weight,
+                                      reduction=self.reduction)
 
     def extra_repr(self) -> str:
         return f"reduction={self.reduction!r}"
 
 
 class BCEWithLogitsLoss(Module):
-    """Binary cross-entropy from raw scores; see `functional.binary_cross_entropy_with_logits`."""
+    """Binary cross-entropy from raw scores, with optional weights per element and for the
+    positive term; see `functional.binary_cross_entropy_with_logits`."""
 
-    def __init__(self, reduction: str = "mean", pos_weight: Any = None) -> None:
+    weight: np.ndarray | None  # a buffer
+    pos_weight: np.ndarray | None
+
+    def __init__(self, weight: Any = None, reduction: str = "mean",
+                 pos_weight: Any = None) -> None:
         super().__init__()
+        self.register_buffer("weight", _optional_array(weight))
         self.reduction = _reduction("BCEWithLogitsLoss", reduction)
-        self.pos_weight = pos_weight
+        self.register_buffer("pos_weight", _optional_array(pos_weight))
 
     def forward(self, input: Any, target: Any) -> Tensor:
-        return F.binary_cross_entropy_with_logits(input, target, reduction=self.reduction,
+        return F.binary_cross_entropy_with_logits(input, target, weight=self.weight,
+                                                  reduction=self.reduction,
                                                   pos_weight=self.pos_weight)
 
     def extra_repr(self) -> str:
@@ -97,11 +125,13 @@ class BCEWithLogitsLoss(Module):
 class NLLLoss(Module):
     """Negative log-likelihood of log-probabilities; see `functional.nll_loss`."""
 
+    weight: np.ndarray | None  # a buffer
+
     def __init__(self, weight: Any = None, ignore_index: int = -100,
                  reduction: str = "mean") -> None:
         super().__init__()
         self.reduction = _reduction("NLLLoss", reduction)
-        self.weight = weight
+        self.register_buffer("weight", _class_weight("NLLLoss", weight))
         self.ignore_index = ignore_index
 
     def forward(self, input: Any, target: Any) -> Tensor:
