@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 import torch
 
-from layerwise import Tensor, optim
+from layerwise import Tensor, nn, optim
 from layerwise.nn import Parameter
 from layerwise.optim import lr_scheduler
+from layerwise.train import LRSchedulerStep, Trainer
 
 NUM_STEPS = 25
 BASE_LRS = [0.1, 0.05]  # one parameter group each
@@ -441,3 +442,37 @@ def test_added_schedules_name_bad_arguments(make: Any, error: type[Exception],
                                             message: str) -> None:
     with pytest.raises(error, match=message):
         make(make_optimizer("SGD"))
+
+
+def test_the_trainer_steps_reduce_on_plateau_with_the_validation_loss() -> None:
+    rng = np.random.default_rng(0)
+    inputs = rng.standard_normal((40, 3)).astype(np.float32)
+    labels = rng.integers(0, 2, 40)
+    model = nn.Linear(3, 2)
+    optimizer = optim.SGD(model.parameters(), lr=5.0)  # large: the loss goes up and down
+    scheduler = lr_scheduler.ReduceLROnPlateau(optimizer, patience=0, factor=0.5)
+    trainer = Trainer(model, optimizer, callbacks=[LRSchedulerStep(scheduler)], verbose=False)
+    history = trainer.fit(inputs, labels, epochs=6, validation_split=0.25)
+    losses = [record["val_loss"] for record in history.records]
+    replay = lr_scheduler.ReduceLROnPlateau(optim.SGD([Parameter(np.zeros(1))], lr=5.0),
+                                            patience=0, factor=0.5)
+    used = []  # the rate each epoch trained with, as the history records it
+    for loss in losses:
+        used.append(replay.get_last_lr()[0])
+        replay.step(loss)
+    assert [record["lr"] for record in history.records] == used
+    assert scheduler.get_last_lr() == replay.get_last_lr()
+    assert scheduler.last_epoch == 6 and len(set(used)) > 1, (losses, used)
+
+
+def test_the_trainer_needs_the_monitored_metric_for_reduce_on_plateau() -> None:
+    optimizer = optim.SGD(nn.Linear(3, 2).parameters(), lr=0.1)
+    scheduler = lr_scheduler.ReduceLROnPlateau(optimizer)
+    trainer = Trainer(nn.Linear(3, 2), optimizer, callbacks=[LRSchedulerStep(scheduler)],
+                      verbose=False)
+    with pytest.raises(KeyError, match="LRSchedulerStep monitors 'val_loss' for "
+                                       "ReduceLROnPlateau, but the epoch logs hold"):
+        trainer.fit(np.zeros((4, 3), np.float32), np.zeros(4, int), epochs=1)
+    with pytest.raises(ValueError, match=r"^LRSchedulerStep: a ReduceLROnPlateau steps once "
+                                         r"per epoch, with the epoch's val_loss; interval"):
+        LRSchedulerStep(scheduler, "batch")
