@@ -207,6 +207,7 @@ Builder = Any
 BUILDERS: dict[str, Builder] = {
     "MultiStepLR": lambda lib, opt: lib.MultiStepLR(opt, milestones=[3, 7, 7, 12], gamma=0.5),
     "MultiStepLR-unsorted": lambda lib, opt: lib.MultiStepLR(opt, milestones=[12, 2]),
+    "MultiStepLR-set": lambda lib, opt: lib.MultiStepLR(opt, milestones={9, 3}, gamma=0.7),
     "LambdaLR": lambda lib, opt: lib.LambdaLR(opt, lr_lambda=warm_up),
     "LambdaLR-per-group": lambda lib, opt: lib.LambdaLR(opt, [warm_up, halve_every_third]),
     "MultiplicativeLR": lambda lib, opt: lib.MultiplicativeLR(opt, lr_lambda=shrink),

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -263,10 +263,10 @@ class MultiStepLR(LRScheduler):
     """lr = base_lr * gamma^(number of milestones <= step): decay by gamma at each milestone (a
     milestone listed twice decays twice, as in PyTorch)."""
 
-    def __init__(self, optimizer: Optimizer, milestones: Sequence[int], gamma: float = 0.1,
+    def __init__(self, optimizer: Optimizer, milestones: Iterable[int], gamma: float = 0.1,
                  last_epoch: int = -1) -> None:
         check_range("MultiStepLR", "gamma", gamma)
-        if isinstance(milestones, str) or not isinstance(milestones, Sequence):
+        if isinstance(milestones, str) or not isinstance(milestones, Iterable):
             raise ValueError(f"MultiStepLR: milestones must be a list of integers >= 0, got "
                              f"{milestones!r}")
         self.milestones = sorted(_check_non_negative_int("MultiStepLR", "milestones", each)
@@ -414,6 +414,12 @@ def _compound_state(scheduler: LRScheduler, key: str) -> dict[str, Any]:
     return state
 
 
+def _load_compound_state(scheduler: LRScheduler, state: dict[str, Any], key: str) -> None:
+    scheduler.__dict__.update({name: value for name, value in state.items() if name != key})
+    for part, saved in zip(getattr(scheduler, key), state[key], strict=True):
+        part.load_state_dict(saved)
+
+
 class SequentialLR(LRScheduler):
     """schedulers[0] until milestones[0], schedulers[1] until milestones[1], and so on; each
     starts from its own step 0 at its milestone: lr = schedulers[i] at step (step -
@@ -456,10 +462,7 @@ class SequentialLR(LRScheduler):
         return _compound_state(self, "_schedulers")
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        own = {key: value for key, value in state.items() if key != "_schedulers"}
-        self.__dict__.update(own)
-        for scheduler, saved in zip(self._schedulers, state["_schedulers"], strict=True):
-            scheduler.load_state_dict(saved)
+        _load_compound_state(self, state, "_schedulers")
 
 
 class ChainedScheduler(LRScheduler):
@@ -469,7 +472,10 @@ class ChainedScheduler(LRScheduler):
     For the schedules that scale base_lr by a factor this is base_lr times the product of the
     factors, which is PyTorch's ChainedScheduler. CosineAnnealingLR and
     CosineAnnealingWarmRestarts with eta_min > 0 and OneCycleLR are not of that kind, and are
-    refused (PyTorch's result for them depends on the order of the recursive updates).
+    refused (PyTorch's result for them depends on the order of the recursive updates). A
+    CosineAnnealingLR in a chain equals PyTorch's up to T_max; past it (where the rate climbs
+    again) PyTorch's recursion restarts from base_lr without the other factors, and this one
+    keeps multiplying them.
     """
 
     def __init__(self, schedulers: Sequence[LRScheduler],
@@ -506,7 +512,7 @@ class ChainedScheduler(LRScheduler):
         return _compound_state(self, "_schedulers")
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        SequentialLR.load_state_dict(self, state)  # type: ignore[arg-type]
+        _load_compound_state(self, state, "_schedulers")
 
 
 class ReduceLROnPlateau(LRScheduler):
