@@ -197,8 +197,8 @@ def logsumexp(input: TensorLike, dim: Any, keepdim: bool = False) -> Tensor:
     empty one) gives -inf and a row holding +inf gives +inf, as in PyTorch. Integer input
     gives the default floating dtype."""
     x = _floating(input)
-    return ops.LogSumExp.apply(x, axis=_dims("logsumexp", dim, x.ndim) if x.ndim else None,
-                               keepdims=bool(keepdim))
+    axes = _dims("logsumexp", dim, x.ndim)
+    return ops.LogSumExp.apply(x, axis=axes if x.ndim else None, keepdims=bool(keepdim))
 
 
 def count_nonzero(input: TensorLike, dim: Any = None) -> Tensor:

@@ -1293,7 +1293,7 @@ TENSOR_MATH: dict[str, Trigger] = {
     "rounding-bool": lambda _: lw.floor(lw.tensor([True, False])),
     "round-decimals-integers": lambda _: lw.arange(3).round(decimals=1),
     "frac-integers": lambda _: lw.arange(3).frac(),
-    "nan-to-num-value": lambda _: lw.ones(2).nan_to_num(nan="zero"),  # type: ignore[arg-type]
+    "nan-to-num-value": lambda _: lw.ones(2).nan_to_num(nan="zero"),
     "flip-dims-twice": lambda _: lw.ones(2, 3).flip(0, -2),
     "roll-shifts-dims": lambda _: lw.ones(2, 3).roll((1, 2), 0),
     "roll-shifts-without-dims": lambda _: lw.ones(2, 3).roll((1, 2)),
