@@ -535,6 +535,105 @@ class Tensor:
     def logical_not(self) -> Tensor:
         return Tensor._constant(np.logical_not(self.data))
 
+    # --- tensor math (see layerwise.tensor_math) -------------------------------------------------
+    def floor(self) -> Tensor:
+        return tensor_math.floor(self)
+
+    def ceil(self) -> Tensor:
+        return tensor_math.ceil(self)
+
+    def round(self, *, decimals: int = 0) -> Tensor:
+        return tensor_math.round(self, decimals=decimals)
+
+    def trunc(self) -> Tensor:
+        return tensor_math.trunc(self)
+
+    fix = trunc
+
+    def frac(self) -> Tensor:
+        return tensor_math.frac(self)
+
+    def nan_to_num(self, nan: float = 0.0, posinf: float | None = None,
+                   neginf: float | None = None) -> Tensor:
+        return tensor_math.nan_to_num(self, nan, posinf, neginf)
+
+    def log2(self) -> Tensor:
+        return tensor_math.log2(self)
+
+    def log10(self) -> Tensor:
+        return tensor_math.log10(self)
+
+    def exp2(self) -> Tensor:
+        return tensor_math.exp2(self)
+
+    def sinh(self) -> Tensor:
+        return tensor_math.sinh(self)
+
+    def cosh(self) -> Tensor:
+        return tensor_math.cosh(self)
+
+    def asin(self) -> Tensor:
+        return tensor_math.asin(self)
+
+    def acos(self) -> Tensor:
+        return tensor_math.acos(self)
+
+    def atan(self) -> Tensor:
+        return tensor_math.atan(self)
+
+    arcsin, arccos, arctan = asin, acos, atan
+
+    def atan2(self, other: Any) -> Tensor:
+        return tensor_math.atan2(self, other)
+
+    arctan2 = atan2
+
+    def logsumexp(self, dim: Any, keepdim: bool = False) -> Tensor:
+        return tensor_math.logsumexp(self, dim, keepdim)
+
+    def count_nonzero(self, dim: Any = None) -> Tensor:
+        return tensor_math.count_nonzero(self, dim)
+
+    def flip(self, *dims: Any) -> Tensor:
+        """Reverse the order along `dims` (x.flip(0, 1) or x.flip((0, 1)), as in PyTorch)."""
+        return tensor_math.flip(self, dims[0] if len(dims) == 1 else dims)
+
+    def roll(self, shifts: Any, dims: Any = None) -> Tensor:
+        return tensor_math.roll(self, shifts, dims)
+
+    def tril(self, diagonal: int = 0) -> Tensor:
+        return tensor_math.tril(self, diagonal)
+
+    def triu(self, diagonal: int = 0) -> Tensor:
+        return tensor_math.triu(self, diagonal)
+
+    def diff(self, n: int = 1, dim: int = -1, prepend: Any = None,
+             append: Any = None) -> Tensor:
+        return tensor_math.diff(self, n, dim, prepend, append)
+
+    def bmm(self, mat2: Any) -> Tensor:
+        return tensor_math.bmm(self, mat2)
+
+    def outer(self, vec2: Any) -> Tensor:
+        return tensor_math.outer(self, vec2)
+
+    ger = outer
+
+    def clamp_min(self, min: Any) -> Tensor:
+        return tensor_math.clamp_min(self, min)
+
+    def clamp_max(self, max: Any) -> Tensor:
+        return tensor_math.clamp_max(self, max)
+
+    def logical_and(self, other: Any) -> Tensor:
+        return tensor_math.logical_and(self, other)
+
+    def logical_or(self, other: Any) -> Tensor:
+        return tensor_math.logical_or(self, other)
+
+    def logical_xor(self, other: Any) -> Tensor:
+        return tensor_math.logical_xor(self, other)
+
     # --- reductions ---------------------------------------------------------------------------
     def sum(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
             keepdims: bool | None = None, dtype: DTypeLike | None = None) -> Tensor:
@@ -870,6 +969,14 @@ def tensor(data: Any, requires_grad: bool = False, dtype: DTypeLike | None = Non
 
 
 # Import cycles inside the core: these modules need Tensor, and Tensor's methods need them.
-from layerwise import creation, devices, inplace, ops, reductions, shapes  # noqa: E402
+from layerwise import (  # noqa: E402
+    creation,
+    devices,
+    inplace,
+    ops,
+    reductions,
+    shapes,
+    tensor_math,
+)
 from layerwise import functional as F  # noqa: E402
 from layerwise.ops.base import broadcast_problem  # noqa: E402

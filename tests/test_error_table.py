@@ -1288,6 +1288,27 @@ CLASS_LOSSES: dict[str, Trigger] = {
     "regression-loss-integer": lambda _: F.huber_loss(lw.arange(3), lw.arange(3) + 1),
 }
 
+
+TENSOR_MATH: dict[str, Trigger] = {
+    "rounding-bool": lambda _: lw.floor(lw.tensor([True, False])),
+    "round-decimals-integers": lambda _: lw.arange(3).round(decimals=1),
+    "frac-integers": lambda _: lw.arange(3).frac(),
+    "nan-to-num-value": lambda _: lw.ones(2).nan_to_num(nan="zero"),
+    "flip-dims-twice": lambda _: lw.ones(2, 3).flip(0, -2),
+    "roll-shifts-dims": lambda _: lw.ones(2, 3).roll((1, 2), 0),
+    "roll-shifts-without-dims": lambda _: lw.ones(2, 3).roll((1, 2)),
+    "triangle-vector": lambda _: lw.tril(lw.ones(3)),
+    "bmm-dims": lambda _: lw.bmm(lw.ones(2, 3), lw.ones(2, 3)),
+    "bmm-shapes": lambda _: lw.bmm(lw.ones(2, 3, 4), lw.ones(3, 4, 5)),
+    "outer-vectors": lambda _: lw.outer(lw.ones(2, 3), lw.ones(2)),
+    "diff-0d": lambda _: lw.diff(lw.tensor(1.0)),
+    "diff-n": lambda _: lw.diff(lw.ones(3), n=-1),
+    "diff-prepend-dims": lambda _: lw.diff(lw.ones(2, 3), prepend=lw.ones(3)),
+    "logical-shapes": lambda _: lw.logical_and(lw.ones(3), lw.ones(4)),
+}
+
+
+
 # --- schedules (MultiStepLR, LambdaLR, ..., SequentialLR, ChainedScheduler, ReduceLROnPlateau)
 def two_groups() -> optim.SGD:
     return optim.SGD([{"params": params()}, {"params": params()}], lr=0.1)
@@ -1349,7 +1370,7 @@ TRIGGERS: dict[str, Trigger] = {**SHAPES, **SPATIAL, **LABELS, **DTYPES, **HYPER
                                 **GRAPH_VIEW, **REPORT, **HEALTH, **DISTRIBUTED,
                                 **TORCH_WEIGHTS, **ONNX_EXPORT, **CHECKSUMS,
                                 **ONNX_IMPORT, **LOOSE_ENDS, **CLASS_LOSSES,
-                                **LR_SCHEDULES}
+                                **TENSOR_MATH, **LR_SCHEDULES}
 
 # Rows whose message belongs to a file owned by someone else and is not there yet.
 PLANNED = {

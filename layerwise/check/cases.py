@@ -555,3 +555,72 @@ CASES += [
            lambda rng: [log_probability_rows(rng, 4, 3), log_probability_rows(rng, 4, 3)],
            lambda x, t: F.kl_div(x, t, reduction="sum", log_target=True)),
 ]
+
+
+# --- tensor math (rounding, log2/exp2, hyperbolic and inverse trigonometric functions,
+# atan2, logsumexp, flip, roll, tril/triu, bmm, outer, clamp_min/max, diff) ---
+
+
+def between_steps(rng: np.random.Generator, *shape: int, unit: float = 1.0) -> np.ndarray:
+    """Values a fifth of a `unit` or more from the multiples and half-multiples of `unit`,
+    where floor, ceil, round and trunc jump, so that finite differences see no jump."""
+    whole = rng.integers(-3, 3, shape)
+    offset = rng.choice([0.2, 0.3, 0.7, 0.8], shape) + rng.uniform(-0.05, 0.05, shape)
+    return unit * (whole + offset)
+
+
+def inside_unit_interval(rng: np.random.Generator, *shape: int) -> np.ndarray:
+    """Values in (-0.9, 0.9), away from the poles of the gradients of asin and acos."""
+    return rng.uniform(-0.9, 0.9, shape)
+
+
+CASES += [
+    OpCase(ops.Floor, "between-integers", lambda rng: [between_steps(rng, 3, 4)],
+           lambda a: a.floor()),
+    OpCase(ops.Ceil, "between-integers", lambda rng: [between_steps(rng, 3, 4)],
+           lambda a: a.ceil()),
+    OpCase(ops.Trunc, "between-integers", lambda rng: [between_steps(rng, 3, 4)],
+           lambda a: a.trunc()),
+    OpCase(ops.Round, "between-halves", lambda rng: [between_steps(rng, 3, 4)],
+           lambda a: a.round()),
+    OpCase(ops.Round, "decimals-1", lambda rng: [between_steps(rng, 3, 4, unit=0.1)],
+           lambda a: a.round(decimals=1)),
+    OpCase(ops.Frac, "between-integers", lambda rng: [between_steps(rng, 3, 4)],
+           lambda a: a.frac()),
+    OpCase(ops.NanToNum, "finite", normal(3, 4), lambda a: a.nan_to_num()),
+    OpCase(ops.Log2, "positive", lambda rng: [positive(rng, 3, 4)], lambda a: a.log2()),
+    OpCase(ops.Log10, "positive", lambda rng: [positive(rng, 3, 4)], lambda a: a.log10()),
+    OpCase(ops.Exp2, "matrix", normal(3, 4), lambda a: a.exp2()),
+    OpCase(ops.Sinh, "matrix", normal(3, 4), lambda a: a.sinh()),
+    OpCase(ops.Cosh, "matrix", normal(3, 4), lambda a: a.cosh()),
+    OpCase(ops.Asin, "inside-1", lambda rng: [inside_unit_interval(rng, 3, 4)],
+           lambda a: a.asin()),
+    OpCase(ops.Acos, "inside-1", lambda rng: [inside_unit_interval(rng, 3, 4)],
+           lambda a: a.acos()),
+    OpCase(ops.Atan, "matrix", normal(3, 4), lambda a: a.atan()),
+    OpCase(ops.Atan2, "broadcast", shapes((3, 4), (4,)), lambda a, b: a.atan2(b)),
+    OpCase(ops.Atan2, "all-quadrants",
+           lambda rng: [np.array([0.5, 0.5, -0.5, -0.5, 1e-3]),
+                        np.array([0.7, -0.7, 0.7, -0.7, -2.0])],
+           lambda a, b: a.atan2(b)),
+    OpCase(ops.LogSumExp, "dim-1", normal(3, 4), lambda a: a.logsumexp(1)),
+    OpCase(ops.LogSumExp, "dims-keepdim", normal(2, 3, 4),
+           lambda a: a.logsumexp((0, -1), keepdim=True)),
+    OpCase(ops.LogSumExp, "large-values", lambda rng: [800 + rng.standard_normal((3, 4))],
+           lambda a: a.logsumexp(-1)),
+    OpCase(ops.Flip, "two-dims", normal(2, 3, 4), lambda a: a.flip((0, 2))),
+    OpCase(ops.Flip, "negative-dim", normal(3, 4), lambda a: a.flip(-1)),
+    OpCase(ops.Roll, "two-dims", normal(3, 4), lambda a: a.roll((1, -3), (0, 1))),
+    OpCase(ops.Roll, "flattened", normal(3, 4), lambda a: a.roll(5)),
+    OpCase(ops.Tril, "main", normal(4, 4), lambda a: a.tril()),
+    OpCase(ops.Tril, "batch-below", normal(2, 3, 4), lambda a: a.tril(-1)),
+    OpCase(ops.Triu, "above", normal(3, 5), lambda a: a.triu(2)),
+    OpCase(ops.MatMul, "bmm", shapes((2, 3, 4), (2, 4, 5)), lambda a, b: a.bmm(b)),
+    OpCase(ops.Mul, "outer", shapes((3,), (4,)), lambda a, b: a.outer(b)),
+    OpCase(ops.Clip, "clamp-min", normal(3, 4), lambda a: a.clamp_min(0.3)),
+    OpCase(ops.Clamp, "clamp-max-tensor", shapes((3, 4), (4,)), lambda a, b: a.clamp_max(b)),
+    OpCase(ops.Sub, "diff", normal(3, 5), lambda a: a.diff()),
+    OpCase(ops.Sub, "diff-twice-dim-0", normal(4, 3), lambda a: a.diff(n=2, dim=0)),
+    OpCase(ops.Sub, "diff-prepend-append", shapes((3, 4), (3, 1), (3, 2)),
+           lambda a, before, after: a.diff(prepend=before, append=after)),
+]

@@ -19,27 +19,42 @@ from layerwise.ops.base import Op, unbroadcast
 from layerwise.ops.conv import Conv1d, Conv2d, ConvTranspose2d
 from layerwise.ops.elementwise import (
     Abs,
+    Acos,
     Add,
+    Asin,
+    Atan,
+    Atan2,
     Cast,
+    Ceil,
     Clamp,
     Clip,
     Clone,
     Cos,
+    Cosh,
     Div,
     Erf,
     Exp,
+    Exp2,
     Expm1,
+    Floor,
+    Frac,
     Log,
     Log1p,
+    Log2,
+    Log10,
     Maximum,
     Minimum,
     Mul,
+    NanToNum,
     Neg,
     Pow,
+    Round,
     Sin,
+    Sinh,
     Sqrt,
     Sub,
     Tan,
+    Trunc,
     Where,
 )
 from layerwise.ops.indexing import Embedding, Gather, ScatterAdd, SetItem
@@ -57,9 +72,32 @@ from layerwise.ops.loss import (
 )
 from layerwise.ops.normalization import BatchNorm
 from layerwise.ops.pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
-from layerwise.ops.reduction import Cumsum, Max, Mean, Min, Norm, Prod, Sum, Var
+from layerwise.ops.reduction import (
+    Cumsum,
+    LogSumExp,
+    Max,
+    Mean,
+    Min,
+    Norm,
+    Prod,
+    Sum,
+    Var,
+)
 from layerwise.ops.regularization import Dropout, Dropout2d
-from layerwise.ops.shape import Concatenate, Expand, GetItem, Pad, Repeat, Reshape, Stack, Transpose
+from layerwise.ops.shape import (
+    Concatenate,
+    Expand,
+    Flip,
+    GetItem,
+    Pad,
+    Repeat,
+    Reshape,
+    Roll,
+    Stack,
+    Transpose,
+    Tril,
+    Triu,
+)
 
 ALL_OPS: tuple[type[Op], ...] = (
     Add, Sub, Mul, Div, Neg, Pow, Exp, Log, Sqrt, Abs, Clip, Maximum, Minimum, Where,
@@ -80,6 +118,10 @@ ALL_OPS: tuple[type[Op], ...] = (
     NLL, L1, SmoothL1, Huber, KLDiv,
     # --- issue 14 (ONNX import) ---
     Erf,
+    # --- tensor math ---
+    Floor, Ceil, Round, Trunc, Frac, NanToNum,
+    Log2, Log10, Exp2, Sinh, Cosh, Asin, Acos, Atan, Atan2,
+    LogSumExp, Flip, Roll, Tril, Triu,
 )
 
 __all__ = ["ALL_OPS", "Op", "unbroadcast"] + [op.__name__ for op in ALL_OPS]

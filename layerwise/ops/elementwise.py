@@ -404,3 +404,221 @@ class Clone(Op):
 
     def backward(self, grad_y: np.ndarray) -> tuple[np.ndarray]:
         return (grad_y,)
+
+
+# --- tensor math: rounding, logarithms and powers of 2 and 10, hyperbolic and inverse
+# trigonometric functions, atan2 ---
+
+
+class _Step(Op):
+    """A piecewise-constant function of x: its derivative is 0 wherever it exists, and at the
+    jumps (the kinks) the gradient is taken as 0 too, as in PyTorch."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        return self.step(x)
+
+    def step(self, x: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def backward(self, grad_y: np.ndarray) -> tuple[np.ndarray]:
+        return (np.zeros(grad_y.shape, dtype=grad_y.dtype),)
+
+
+class Floor(_Step):
+    """y = floor x, the largest integer <= x.  Backward: grad_x = 0 (also at the integers,
+    where floor jumps)."""
+
+    def step(self, x: np.ndarray) -> np.ndarray:
+        return np.floor(x)
+
+
+class Ceil(_Step):
+    """y = ceil x, the smallest integer >= x.  Backward: grad_x = 0 (also at the jumps)."""
+
+    def step(self, x: np.ndarray) -> np.ndarray:
+        return np.ceil(x)
+
+
+class Trunc(_Step):
+    """y = trunc x, x with its fractional part dropped (towards 0).  Backward: grad_x = 0
+    (also at the jumps)."""
+
+    def step(self, x: np.ndarray) -> np.ndarray:
+        return np.trunc(x)
+
+
+class Round(_Step):
+    """y = x rounded to `decimals` decimal places, halves to even (round(2.5) = 2, as PyTorch
+    and NumPy do); decimals may be negative (round to tens, hundreds...).
+
+    Backward: grad_x = 0 (also at the halves, where round jumps).
+    """
+
+    def __init__(self, decimals: int = 0) -> None:
+        self.decimals = decimals
+
+    def step(self, x: np.ndarray) -> np.ndarray:
+        return np.round(x, self.decimals)
+
+    def __repr__(self) -> str:
+        return f"Round(decimals={self.decimals})"
+
+
+class Frac(Op):
+    """y = x - trunc x, the fractional part with x's sign (frac(-1.5) = -0.5).
+
+    Backward: grad_x = grad_y; at the integers, where frac jumps, the gradient is 1 too (as in
+    PyTorch).
+    """
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        return x - np.trunc(x)
+
+    def backward(self, grad_y: np.ndarray) -> tuple[np.ndarray]:
+        return (grad_y,)
+
+
+class Log2(Op):
+    """y = log2 x (-inf at 0, NaN below).  Backward: grad_x = grad_y / (x ln 2)."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.x = x
+        return np.log2(x)
+
+    def backward(self, grad_y: np.ndarray) -> tuple[np.ndarray]:
+        return (grad_y / (self.x * np.log(2.0)),)
+
+
+class Log10(Op):
+    """y = log10 x (-inf at 0, NaN below).  Backward: grad_x = grad_y / (x ln 10)."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.x = x
+        return np.log10(x)
+
+    def backward(self, grad_y: np.ndarray) -> tuple[np.ndarray]:
+        return (grad_y / (self.x * np.log(10.0)),)
+
+
+class Exp2(Op):
+    """y = 2^x (inf once it overflows the dtype).  Backward: grad_x = grad_y y ln 2."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.y = np.exp2(x)
+        return self.y
+
+    def backward(self, grad_y: np.ndarray) -> tuple[np.ndarray]:
+        return (grad_y * self.y * np.log(2.0),)
+
+
+class Sinh(Op):
+    """y = sinh x = (e^x - e^-x) / 2 (inf beyond |x| ~ 89 in float32, 710 in float64).
+
+    Backward: grad_x = grad_y cosh x.
+    """
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.x = x
+        return np.sinh(x)
+
+    def backward(self, grad_y: np.ndarray) -> tuple[np.ndarray]:
+        return (grad_y * np.cosh(self.x),)
+
+
+class Cosh(Op):
+    """y = cosh x = (e^x + e^-x) / 2 (inf beyond |x| ~ 89 in float32, 710 in float64).
+
+    Backward: grad_x = grad_y sinh x.
+    """
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.x = x
+        return np.cosh(x)
+
+    def backward(self, grad_y: np.ndarray) -> tuple[np.ndarray]:
+        return (grad_y * np.sinh(self.x),)
+
+
+class Asin(Op):
+    """y = arcsin x in [-pi/2, pi/2] (NaN outside [-1, 1]).
+
+    Backward: grad_x = grad_y / sqrt(1 - x^2); infinite at x = +-1, NaN outside.
+    """
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.x = x
+        return np.arcsin(x)
+
+    def backward(self, grad_y: np.ndarray) -> tuple[np.ndarray]:
+        return (grad_y / np.sqrt(1 - self.x * self.x),)
+
+
+class Acos(Op):
+    """y = arccos x in [0, pi] (NaN outside [-1, 1]).
+
+    Backward: grad_x = -grad_y / sqrt(1 - x^2); infinite at x = +-1, NaN outside.
+    """
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.x = x
+        return np.arccos(x)
+
+    def backward(self, grad_y: np.ndarray) -> tuple[np.ndarray]:
+        return (-grad_y / np.sqrt(1 - self.x * self.x),)
+
+
+class Atan(Op):
+    """y = arctan x in (-pi/2, pi/2).  Backward: grad_x = grad_y / (1 + x^2)."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.x = x
+        return np.arctan(x)
+
+    def backward(self, grad_y: np.ndarray) -> tuple[np.ndarray]:
+        return (grad_y / (1 + self.x * self.x),)
+
+
+class Atan2(_Broadcasting):
+    """y = atan2(a, b), the angle of the point (b, a) in (-pi, pi] (a is the y coordinate).
+
+    Shape: a, b broadcastable -> y of the broadcast shape.
+    Backward: grad_a = grad_y b / (a^2 + b^2);  grad_b = -grad_y a / (a^2 + b^2). At the
+    origin a = b = 0, where the angle is undefined, both gradients are 0 (as in PyTorch).
+    """
+
+    label = "atan2"
+
+    def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        if a.dtype != b.dtype:
+            a, b = promote(a, b)
+        if a.dtype.kind in "biu":  # the angle of integers is in the default dtype
+            a, b = floating(a), floating(b)
+        self.a, self.b = a, b
+        return np.arctan2(a, b)
+
+    def backward(self, grad_y: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
+        a, b = self.a, self.b
+        radius2 = a * a + b * b
+        scale = np.where(radius2 == 0, 0, grad_y / np.where(radius2 == 0, 1, radius2))
+        grad_a = unbroadcast(scale * b, a.shape) if self.wants_grad(0) else None
+        grad_b = unbroadcast(-scale * a, b.shape) if self.wants_grad(1) else None
+        return grad_a, grad_b
+
+
+class NanToNum(Op):
+    """y = x with NaN replaced by `nan`, +inf by `posinf` and -inf by `neginf` (by default 0,
+    the largest and the lowest finite value of x's dtype).
+
+    Backward: grad_x = grad_y where x is finite, 0 where a value was replaced (as in PyTorch).
+    """
+
+    def __init__(self, nan: float = 0.0, posinf: float | None = None,
+                 neginf: float | None = None) -> None:
+        self.nan, self.posinf, self.neginf = nan, posinf, neginf
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.finite = np.isfinite(x)
+        return np.nan_to_num(x, nan=self.nan, posinf=self.posinf, neginf=self.neginf)
+
+    def backward(self, grad_y: np.ndarray) -> tuple[np.ndarray]:
+        return (grad_y * self.finite,)

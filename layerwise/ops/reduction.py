@@ -235,3 +235,31 @@ class Cumsum(Op):
             return (grad_y,)
         axis = self.position
         return (np.flip(np.cumsum(np.flip(grad_y, axis), axis=axis), axis),)
+
+
+# --- tensor math: logsumexp ---
+
+
+class LogSumExp(_Reduction):
+    """y = log of the sum over `axis` of e^x, computed as m + log(sum e^(x - m)) with m the
+    largest x (the max trick: no e^x overflows, and the largest term is exactly 1).
+
+    Backward: grad_x = grad_y e^(x - y), the softmax of x over `axis`.
+    Where every x is -inf (or the axis is empty) y is -inf; where some x is +inf y is +inf; m
+    is taken as 0 for such rows, so they give PyTorch's values, and, as in PyTorch, their
+    gradient is NaN (e^(-inf - -inf) is undefined).
+    """
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        axes = self._setup(x)
+        self.x = x
+        largest = np.max(x, axis=axes, keepdims=True, initial=-np.inf)
+        largest = np.where(np.isfinite(largest), largest, 0).astype(x.dtype, copy=False)
+        with np.errstate(divide="ignore"):  # the log of an empty or all -inf sum is -inf
+            total = np.log(np.sum(np.exp(x - largest), axis=axes, keepdims=True))
+        self.y = total + largest
+        return self.y if self.keepdims else np.squeeze(self.y, axis=axes)
+
+    def backward(self, grad_y: np.ndarray) -> tuple[np.ndarray]:
+        with np.errstate(invalid="ignore"):
+            return (self._expand(grad_y) * np.exp(self.x - self.y),)

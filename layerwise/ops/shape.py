@@ -210,3 +210,83 @@ class Pad(Op):
         grad_x = np.zeros(self.input_shape, dtype=grad_y.dtype)
         grad_x[self.source] = grad_y[self.target]
         return (grad_x,)
+
+
+# --- tensor math: flip, roll, tril, triu ---
+
+
+class Flip(Op):
+    """y = x with the order of its values reversed along each of `axes`.
+
+    Backward: grad_x = grad_y flipped along the same axes.
+    """
+
+    def __init__(self, axes: tuple[int, ...]) -> None:
+        self.axes = tuple(axes)
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        return np.flip(x, self.axes) if x.ndim else x.copy()
+
+    def backward(self, grad_y: np.ndarray) -> tuple[np.ndarray]:
+        return (np.flip(grad_y, self.axes) if grad_y.ndim else grad_y,)
+
+    def __repr__(self) -> str:
+        return f"Flip(axes={self.axes})"
+
+
+class Roll(Op):
+    """y = x shifted cyclically by `shifts[k]` positions along `axes[k]` (values pushed past
+    the end come back at the start); with `axes` None x is flattened, rolled and reshaped.
+
+    Backward: grad_x = grad_y rolled back by -shifts.
+    """
+
+    def __init__(self, shifts: tuple[int, ...], axes: tuple[int, ...] | None = None) -> None:
+        self.shifts, self.axes = tuple(shifts), axes
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        return np.roll(x, self.shifts if self.axes else self.shifts[0], self.axes)
+
+    def backward(self, grad_y: np.ndarray) -> tuple[np.ndarray]:
+        back = tuple(-shift for shift in self.shifts)
+        return (np.roll(grad_y, back if self.axes else back[0], self.axes),)
+
+    def __repr__(self) -> str:
+        return f"Roll(shifts={self.shifts}, axes={self.axes})"
+
+
+class Tril(Op):
+    """y = the lower triangle of the matrices in x's last two axes: x[..., i, j] where
+    j - i <= `diagonal`, else 0 (diagonal 0 is the main diagonal, 1 the one above it).
+
+    Backward: grad_x = the lower triangle of grad_y.
+    """
+
+    upper = False
+
+    def __init__(self, diagonal: int = 0) -> None:
+        self.diagonal = diagonal
+
+    def triangle(self, values: np.ndarray) -> np.ndarray:
+        if self.upper:
+            return np.triu(values, self.diagonal)
+        return np.tril(values, self.diagonal)
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        return self.triangle(x)
+
+    def backward(self, grad_y: np.ndarray) -> tuple[np.ndarray]:
+        return (self.triangle(grad_y),)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(diagonal={self.diagonal})"
+
+
+class Triu(Tril):
+    """y = the upper triangle of the matrices in x's last two axes: x[..., i, j] where
+    j - i >= `diagonal`, else 0.
+
+    Backward: grad_x = the upper triangle of grad_y.
+    """
+
+    upper = True
