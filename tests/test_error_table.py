@@ -1307,12 +1307,70 @@ TENSOR_MATH: dict[str, Trigger] = {
     "logical-shapes": lambda _: lw.logical_and(lw.ones(3), lw.ones(4)),
 }
 
+
+
+# --- schedules (MultiStepLR, LambdaLR, ..., SequentialLR, ChainedScheduler, ReduceLROnPlateau)
+def two_groups() -> optim.SGD:
+    return optim.SGD([{"params": params()}, {"params": params()}], lr=0.1)
+
+
+def fit_plateau_without_validation() -> None:
+    optimizer = sgd()
+    scheduler = lr_scheduler.ReduceLROnPlateau(optimizer)
+    trainer = Trainer(nn.Linear(2, 3), optimizer, callbacks=[LRSchedulerStep(scheduler)],
+                      verbose=False)
+    trainer.fit(np.zeros((4, 2), np.float32), np.zeros(4, int), epochs=1)
+
+
+def sequential(schedules: Callable[[optim.SGD], list[Any]], milestones: list[int]) -> object:
+    optimizer = sgd()
+    return lr_scheduler.SequentialLR(optimizer, schedules(optimizer), milestones=milestones)
+
+
+LR_SCHEDULES: dict[str, Trigger] = {
+    "multi-step-lr-milestones": lambda _: lr_scheduler.MultiStepLR(sgd(), milestones=[2, -1]),
+    "lambda-lr-count": lambda _: lr_scheduler.LambdaLR(two_groups(), [lambda step: 1.0]),
+    "lambda-lr-function": lambda _: lr_scheduler.LambdaLR(sgd(), lr_lambda=0.5),
+    "multiplicative-lr-function": lambda _: lr_scheduler.MultiplicativeLR(
+        two_groups(), [lambda step: 1.0, 0.9]),
+    "constant-lr-factor": lambda _: lr_scheduler.ConstantLR(sgd(), factor=1.5),
+    "polynomial-lr-power": lambda _: lr_scheduler.PolynomialLR(sgd(), power=-1.0),
+    "warm-restarts-t-mult": lambda _: lr_scheduler.CosineAnnealingWarmRestarts(
+        sgd(), T_0=2, T_mult=1.5),
+    "sequential-lr-milestones": lambda _: sequential(lambda o: [
+        lr_scheduler.ConstantLR(o), lr_scheduler.ExponentialLR(o, 0.9)], [2, 4]),
+    "sequential-lr-order": lambda _: sequential(lambda o: [
+        lr_scheduler.ConstantLR(o), lr_scheduler.ExponentialLR(o, 0.9),
+        lr_scheduler.StepLR(o, 2)], [4, 4]),
+    "sequential-lr-empty": lambda _: sequential(lambda o: [], []),
+    "sequential-lr-optimizer": lambda _: sequential(lambda o: [
+        lr_scheduler.ConstantLR(o), lr_scheduler.ConstantLR(sgd())], [2]),
+    "sequential-lr-not-a-schedule": lambda _: sequential(lambda o: [
+        lr_scheduler.ConstantLR(o), "cosine"], [2]),
+    "chained-plateau": lambda _: lr_scheduler.ChainedScheduler(
+        [lr_scheduler.ReduceLROnPlateau(sgd())]),
+    "chained-not-a-factor": lambda _: (lambda o: lr_scheduler.ChainedScheduler(
+        [lr_scheduler.ExponentialLR(o, 0.9),
+         lr_scheduler.CosineAnnealingLR(o, 5, eta_min=0.01)]))(sgd()),
+    "plateau-mode": lambda _: lr_scheduler.ReduceLROnPlateau(sgd(), mode="minimum"),
+    "plateau-threshold-mode": lambda _: lr_scheduler.ReduceLROnPlateau(
+        sgd(), threshold_mode="relative"),
+    "plateau-factor": lambda _: lr_scheduler.ReduceLROnPlateau(sgd(), factor=1.0),
+    "plateau-patience": lambda _: lr_scheduler.ReduceLROnPlateau(sgd(), patience=-1),
+    "plateau-min-lr-count": lambda _: lr_scheduler.ReduceLROnPlateau(two_groups(), min_lr=[0.0]),
+    "plateau-metric": lambda _: lr_scheduler.ReduceLROnPlateau(sgd()).step("low"),
+    "plateau-per-batch": lambda _: LRSchedulerStep(lr_scheduler.ReduceLROnPlateau(sgd()),
+                                                   interval="batch"),
+    "plateau-no-validation": lambda _: fit_plateau_without_validation(),
+}
+
+
 TRIGGERS: dict[str, Trigger] = {**SHAPES, **SPATIAL, **LABELS, **DTYPES, **HYPERPARAMETERS,
                                 **AUTOGRAD, **DATA_FILES, **CHECKPOINTS, **CLI, **PYTORCH_API,
                                 **GRAPH_VIEW, **REPORT, **HEALTH, **DISTRIBUTED,
                                 **TORCH_WEIGHTS, **ONNX_EXPORT, **CHECKSUMS,
                                 **ONNX_IMPORT, **LOOSE_ENDS, **CLASS_LOSSES,
-                                **TENSOR_MATH}
+                                **TENSOR_MATH, **LR_SCHEDULES}
 
 # Rows whose message belongs to a file owned by someone else and is not there yet.
 PLANNED = {

@@ -3,15 +3,17 @@ torch.optim.lr_scheduler's, a schedule resumes from its state_dict, and bad argu
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import numpy as np
 import pytest
 import torch
 
-from layerwise import optim
+from layerwise import Tensor, nn, optim
 from layerwise.nn import Parameter
 from layerwise.optim import lr_scheduler
+from layerwise.train import LRSchedulerStep, Trainer
 
 NUM_STEPS = 25
 BASE_LRS = [0.1, 0.05]  # one parameter group each
@@ -183,3 +185,295 @@ def test_one_cycle_needs_a_momentum_to_cycle() -> None:
 def test_a_scheduler_needs_an_optimizer() -> None:
     with pytest.raises(TypeError, match=r"StepLR needs an Optimizer, got list"):
         lr_scheduler.StepLR([Parameter(np.zeros(1))], step_size=2)  # type: ignore[arg-type]
+
+
+# --- the schedules added for PyTorch breadth -------------------------------------------------
+
+def warm_up(step: int) -> float:
+    return min(1.0, (step + 1) / 5)
+
+
+def halve_every_third(step: int) -> float:
+    return 0.5 if step % 3 == 0 else 1.0
+
+
+def shrink(step: int) -> float:
+    return 0.95
+
+
+# Each builder makes a schedule from a module of schedules (layerwise's or torch's) and an
+# optimizer, so that the same code builds both; several cover compound schedules.
+Builder = Any
+BUILDERS: dict[str, Builder] = {
+    "MultiStepLR": lambda lib, opt: lib.MultiStepLR(opt, milestones=[3, 7, 7, 12], gamma=0.5),
+    "MultiStepLR-unsorted": lambda lib, opt: lib.MultiStepLR(opt, milestones=[12, 2]),
+    "MultiStepLR-set": lambda lib, opt: lib.MultiStepLR(opt, milestones={9, 3}, gamma=0.7),
+    "LambdaLR": lambda lib, opt: lib.LambdaLR(opt, lr_lambda=warm_up),
+    "LambdaLR-per-group": lambda lib, opt: lib.LambdaLR(opt, [warm_up, halve_every_third]),
+    "MultiplicativeLR": lambda lib, opt: lib.MultiplicativeLR(opt, lr_lambda=shrink),
+    "MultiplicativeLR-per-group": lambda lib, opt: lib.MultiplicativeLR(
+        opt, [shrink, halve_every_third]),
+    "ConstantLR": lambda lib, opt: lib.ConstantLR(opt),
+    "ConstantLR-half": lambda lib, opt: lib.ConstantLR(opt, factor=0.5, total_iters=8),
+    "PolynomialLR": lambda lib, opt: lib.PolynomialLR(opt),
+    "PolynomialLR-square": lambda lib, opt: lib.PolynomialLR(opt, total_iters=20, power=2.0),
+    "CosineAnnealingWarmRestarts": lambda lib, opt: lib.CosineAnnealingWarmRestarts(opt, T_0=4),
+    "CosineAnnealingWarmRestarts-mult": lambda lib, opt: lib.CosineAnnealingWarmRestarts(
+        opt, T_0=3, T_mult=2, eta_min=0.001),
+    "SequentialLR-warmup-cosine": lambda lib, opt: lib.SequentialLR(
+        opt, [lib.LinearLR(opt, start_factor=0.1, total_iters=5),
+              lib.CosineAnnealingLR(opt, T_max=15, eta_min=0.001)], milestones=[5]),
+    "SequentialLR-three": lambda lib, opt: lib.SequentialLR(
+        opt, [lib.ConstantLR(opt, factor=0.2, total_iters=10), lib.ExponentialLR(opt, 0.9),
+              lib.StepLR(opt, step_size=3)], milestones=[4, 12]),
+    "ChainedScheduler": lambda lib, opt: lib.ChainedScheduler(
+        [lib.ConstantLR(opt, factor=0.1, total_iters=2), lib.ExponentialLR(opt, gamma=0.9)]),
+    "ChainedScheduler-three": lambda lib, opt: lib.ChainedScheduler(
+        [lib.LinearLR(opt, start_factor=0.2, total_iters=6), lib.MultiStepLR(opt, [5, 15]),
+         lib.CosineAnnealingLR(opt, T_max=NUM_STEPS)], optimizer=opt),
+}
+
+each_builder = pytest.mark.parametrize("builder", [pytest.param(builder, id=name)
+                                                   for name, builder in BUILDERS.items()])
+
+
+@each_builder
+def test_added_schedule_equals_torch(builder: Builder) -> None:
+    optimizer, torch_optimizer = make_optimizer("SGD"), make_torch_optimizer("SGD")
+    scheduler = builder(lr_scheduler, optimizer)
+    torch_scheduler = builder(torch.optim.lr_scheduler, torch_optimizer)
+    for step in range(NUM_STEPS + 1):
+        if step > 0:
+            optimizer.step()
+            torch_optimizer.step()
+            scheduler.step()
+            torch_scheduler.step()
+        np.testing.assert_allclose(scheduler.get_last_lr(), torch_scheduler.get_last_lr(),
+                                   rtol=1e-12, atol=1e-15, err_msg=f"get_last_lr at step {step}")
+        np.testing.assert_allclose([group["lr"] for group in optimizer.param_groups],
+                                   [group["lr"] for group in torch_optimizer.param_groups],
+                                   rtol=1e-12, atol=1e-15, err_msg=f"lr at step {step}")
+
+
+def json_round_trip(state: dict[str, Any]) -> dict[str, Any]:
+    """What a checkpoint keeps of a state dict: its JSON text (as run folders store it)."""
+    return json.loads(json.dumps(state))
+
+
+@each_builder
+def test_added_schedule_resumes_from_its_state_dict(builder: Builder) -> None:
+    optimizer = make_optimizer("SGD")
+    scheduler = builder(lr_scheduler, optimizer)
+    for _ in range(10):
+        optimizer.step()
+        scheduler.step()
+    saved = json_round_trip(scheduler.state_dict())
+    saved_optimizer = optimizer.state_dict()
+    expected = []
+    for _ in range(NUM_STEPS - 10):
+        optimizer.step()
+        scheduler.step()
+        expected.append(scheduler.get_last_lr())
+
+    resumed_optimizer = make_optimizer("SGD")
+    resumed = builder(lr_scheduler, resumed_optimizer)
+    resumed_optimizer.load_state_dict(saved_optimizer)
+    resumed.load_state_dict(saved)
+    actual = []
+    for _ in range(NUM_STEPS - 10):
+        resumed_optimizer.step()
+        resumed.step()
+        actual.append(resumed.get_last_lr())
+    assert actual == expected
+
+
+# A metric with improvements, plateaus, tiny (below-threshold) gains and a NaN.
+METRICS = [1.0, 0.9, 0.9, 0.9, 0.9, 0.85, 0.8499999, 0.8499998, 0.85, 0.86, 0.7, 0.7, 0.7,
+           0.7, 0.7, float("nan"), 0.6, 0.6, 0.6, 0.6, 0.6, 0.6, 0.6, 0.59, 0.5, 0.5, 0.5, 0.5,
+           0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5]
+
+PLATEAU_ARGUMENTS: list[dict[str, Any]] = [
+    {},
+    {"patience": 2},
+    {"patience": 1, "factor": 0.5, "cooldown": 2},
+    {"patience": 0, "factor": 0.5, "min_lr": [0.01, 0.02]},
+    {"patience": 1, "threshold": 0.05, "threshold_mode": "abs", "min_lr": 0.004},
+    {"mode": "max", "patience": 2, "factor": 0.3},
+    {"mode": "max", "patience": 1, "threshold_mode": "abs", "threshold": 0.01, "cooldown": 1},
+    {"patience": 0, "factor": 0.9, "eps": 0.006},
+]
+
+
+@pytest.mark.parametrize("arguments", PLATEAU_ARGUMENTS,
+                         ids=[schedule_id("SGD", "ReduceLROnPlateau", each)
+                              for each in PLATEAU_ARGUMENTS])
+def test_reduce_on_plateau_equals_torch(arguments: dict[str, Any]) -> None:
+    optimizer, torch_optimizer = make_optimizer("SGD"), make_torch_optimizer("SGD")
+    scheduler = lr_scheduler.ReduceLROnPlateau(optimizer, **arguments)
+    torch_scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(torch_optimizer, **arguments)
+    assert scheduler.get_last_lr() == torch_scheduler.get_last_lr()
+    for step, metric in enumerate(METRICS):
+        scheduler.step(metric)
+        torch_scheduler.step(metric)
+        assert scheduler.get_last_lr() == torch_scheduler.get_last_lr(), f"step {step}"
+        assert ([group["lr"] for group in optimizer.param_groups]
+                == [group["lr"] for group in torch_optimizer.param_groups]), f"step {step}"
+        assert scheduler.num_bad_epochs == torch_scheduler.num_bad_epochs, f"step {step}"
+        assert scheduler.cooldown_counter == torch_scheduler.cooldown_counter, f"step {step}"
+    assert len(set(scheduler.get_last_lr() + BASE_LRS)) > len(BASE_LRS), "never reduced"
+
+
+def test_reduce_on_plateau_resumes_from_its_state_dict() -> None:
+    arguments = {"patience": 1, "factor": 0.5, "cooldown": 1}
+    optimizer = make_optimizer("SGD")
+    scheduler = lr_scheduler.ReduceLROnPlateau(optimizer, **arguments)
+    for metric in METRICS[:12]:
+        scheduler.step(metric)
+    saved, saved_optimizer = json_round_trip(scheduler.state_dict()), optimizer.state_dict()
+    expected = []
+    for metric in METRICS[12:]:
+        scheduler.step(metric)
+        expected.append(scheduler.get_last_lr())
+    resumed_optimizer = make_optimizer("SGD")
+    resumed = lr_scheduler.ReduceLROnPlateau(resumed_optimizer, **arguments)
+    resumed_optimizer.load_state_dict(saved_optimizer)
+    resumed.load_state_dict(saved)
+    actual = []
+    for metric in METRICS[12:]:
+        resumed.step(metric)
+        actual.append(resumed.get_last_lr())
+    assert actual == expected
+
+
+def test_reduce_on_plateau_takes_a_tensor_metric() -> None:
+    scheduler = lr_scheduler.ReduceLROnPlateau(make_optimizer("SGD"), patience=0)
+    scheduler.step(Tensor(np.array(1.0)))
+    scheduler.step(Tensor(np.array(2.0)))
+    assert scheduler.get_last_lr() == [0.1 * 0.1, 0.05 * 0.1]
+
+
+def other_sgd() -> optim.Optimizer:
+    return optim.SGD([Parameter(np.zeros(1))], lr=0.1)
+
+
+ADDED_BAD_ARGUMENTS: list[tuple[str, Any, type[Exception], str]] = [
+    ("MultiStepLR", lambda opt: lr_scheduler.MultiStepLR(opt, milestones=[2, -1]), ValueError,
+     r"^MultiStepLR: milestones must be an integer >= 0, got -1"),
+    ("MultiStepLR", lambda opt: lr_scheduler.MultiStepLR(opt, milestones=5), ValueError,
+     r"^MultiStepLR: milestones must be a list"),
+    ("MultiStepLR", lambda opt: lr_scheduler.MultiStepLR(opt, [2], gamma=-1.0), ValueError,
+     r"^MultiStepLR: gamma must be >= 0.0"),
+    ("LambdaLR", lambda opt: lr_scheduler.LambdaLR(opt, [warm_up]), ValueError,
+     r"^LambdaLR: 1 lr_lambda functions for 2 parameter groups"),
+    ("LambdaLR", lambda opt: lr_scheduler.LambdaLR(opt, 0.5), TypeError,
+     r"^LambdaLR: lr_lambda must be a function of the step or a list of them, got float"),
+    ("MultiplicativeLR", lambda opt: lr_scheduler.MultiplicativeLR(opt, [shrink, 0.9]),
+     TypeError, r"^MultiplicativeLR: lr_lambda must be a function of the step, got float"),
+    ("ConstantLR", lambda opt: lr_scheduler.ConstantLR(opt, factor=1.5), ValueError,
+     r"^ConstantLR: factor must be in \[0.0, 1.0\], got 1.5"),
+    ("ConstantLR", lambda opt: lr_scheduler.ConstantLR(opt, total_iters=0), ValueError,
+     r"^ConstantLR: total_iters must be a positive integer"),
+    ("PolynomialLR", lambda opt: lr_scheduler.PolynomialLR(opt, power=-1.0), ValueError,
+     r"^PolynomialLR: power must be >= 0.0"),
+    ("PolynomialLR", lambda opt: lr_scheduler.PolynomialLR(opt, total_iters=2.5), ValueError,
+     r"^PolynomialLR: total_iters must be a positive integer"),
+    ("CosineAnnealingWarmRestarts",
+     lambda opt: lr_scheduler.CosineAnnealingWarmRestarts(opt, T_0=0), ValueError,
+     r"^CosineAnnealingWarmRestarts: T_0 must be a positive integer, got 0"),
+    ("CosineAnnealingWarmRestarts",
+     lambda opt: lr_scheduler.CosineAnnealingWarmRestarts(opt, T_0=2, T_mult=1.5), ValueError,
+     r"^CosineAnnealingWarmRestarts: T_mult must be a positive integer, got 1.5"),
+    ("CosineAnnealingWarmRestarts",
+     lambda opt: lr_scheduler.CosineAnnealingWarmRestarts(opt, T_0=2, eta_min=-0.1), ValueError,
+     r"^CosineAnnealingWarmRestarts: eta_min must be >= 0.0"),
+    ("SequentialLR", lambda opt: lr_scheduler.SequentialLR(opt, [], milestones=[]), ValueError,
+     r"^SequentialLR: schedulers must be a non-empty list of schedules, got \[\]"),
+    ("SequentialLR", lambda opt: lr_scheduler.SequentialLR(
+        opt, [lr_scheduler.ConstantLR(opt), lr_scheduler.ExponentialLR(opt, 0.9)],
+        milestones=[2, 4]), ValueError,
+     r"^SequentialLR: milestones must be a list of 1 step\(s\), one fewer than the schedulers"),
+    ("SequentialLR", lambda opt: lr_scheduler.SequentialLR(
+        opt, [lr_scheduler.ConstantLR(opt), lr_scheduler.ExponentialLR(opt, 0.9),
+              lr_scheduler.StepLR(opt, 2)], milestones=[4, 4]), ValueError,
+     r"^SequentialLR: milestones must increase, got \[4, 4\]"),
+    ("SequentialLR", lambda opt: lr_scheduler.SequentialLR(
+        opt, [lr_scheduler.ConstantLR(opt), lr_scheduler.ConstantLR(other_sgd())],
+        milestones=[2]), ValueError,
+     r"^SequentialLR: schedulers\[1\] \(ConstantLR\) drives another optimizer"),
+    ("SequentialLR", lambda opt: lr_scheduler.SequentialLR(
+        opt, [lr_scheduler.ConstantLR(opt), "cosine"], milestones=[2]), TypeError,
+     r"^SequentialLR: schedulers\[1\] must be a learning-rate schedule, got str"),
+    ("ChainedScheduler", lambda opt: lr_scheduler.ChainedScheduler(
+        [lr_scheduler.ReduceLROnPlateau(opt)]), ValueError,
+     r"^ChainedScheduler: schedulers\[0\] is a ReduceLROnPlateau, whose step needs a metric"),
+    ("ChainedScheduler", lambda opt: lr_scheduler.ChainedScheduler(
+        [lr_scheduler.ExponentialLR(opt, 0.9), lr_scheduler.CosineAnnealingLR(opt, 5, 0.01)]),
+     ValueError, r"^ChainedScheduler: schedulers\[1\] \(CosineAnnealingLR\) does not scale"),
+    ("ChainedScheduler", lambda opt: lr_scheduler.ChainedScheduler([]), ValueError,
+     r"^ChainedScheduler: schedulers must be a non-empty list of schedules, got \[\]"),
+    ("ReduceLROnPlateau", lambda opt: lr_scheduler.ReduceLROnPlateau(opt, mode="minimum"),
+     ValueError, r"^ReduceLROnPlateau: mode must be 'min' or 'max', got 'minimum'"),
+    ("ReduceLROnPlateau", lambda opt: lr_scheduler.ReduceLROnPlateau(opt, threshold_mode="x"),
+     ValueError, r"^ReduceLROnPlateau: threshold_mode must be 'rel' or 'abs', got 'x'"),
+    ("ReduceLROnPlateau", lambda opt: lr_scheduler.ReduceLROnPlateau(opt, factor=1.0),
+     ValueError, r"^ReduceLROnPlateau: factor must be in \[0.0, 1.0\), got 1.0"),
+    ("ReduceLROnPlateau", lambda opt: lr_scheduler.ReduceLROnPlateau(opt, patience=-1),
+     ValueError, r"^ReduceLROnPlateau: patience must be an integer >= 0, got -1"),
+    ("ReduceLROnPlateau", lambda opt: lr_scheduler.ReduceLROnPlateau(opt, cooldown=0.5),
+     ValueError, r"^ReduceLROnPlateau: cooldown must be an integer >= 0, got 0.5"),
+    ("ReduceLROnPlateau", lambda opt: lr_scheduler.ReduceLROnPlateau(opt, threshold=-1e-4),
+     ValueError, r"^ReduceLROnPlateau: threshold must be >= 0.0"),
+    ("ReduceLROnPlateau", lambda opt: lr_scheduler.ReduceLROnPlateau(opt, eps=float("nan")),
+     ValueError, r"^ReduceLROnPlateau: eps must be >= 0.0, got nan"),
+    ("ReduceLROnPlateau", lambda opt: lr_scheduler.ReduceLROnPlateau(opt, min_lr=[0.0]),
+     ValueError, r"^ReduceLROnPlateau: 1 min_lr values for 2 parameter groups"),
+    ("ReduceLROnPlateau", lambda opt: lr_scheduler.ReduceLROnPlateau(opt, min_lr=-0.1),
+     ValueError, r"^ReduceLROnPlateau: min_lr must be >= 0.0"),
+    ("ReduceLROnPlateau", lambda opt: lr_scheduler.ReduceLROnPlateau(opt).step("low"),
+     TypeError, r"^ReduceLROnPlateau: step needs the monitored metric, a number, got str"),
+    ("ReduceLROnPlateau", lambda opt: lr_scheduler.ReduceLROnPlateau([opt]),
+     TypeError, r"^ReduceLROnPlateau needs an Optimizer, got list"),
+]
+
+
+@pytest.mark.parametrize(("make", "error", "message"), [
+    pytest.param(make, error, message, id=f"{name}-{index}")
+    for index, (name, make, error, message) in enumerate(ADDED_BAD_ARGUMENTS)])
+def test_added_schedules_name_bad_arguments(make: Any, error: type[Exception],
+                                            message: str) -> None:
+    with pytest.raises(error, match=message):
+        make(make_optimizer("SGD"))
+
+
+def test_the_trainer_steps_reduce_on_plateau_with_the_validation_loss() -> None:
+    rng = np.random.default_rng(0)
+    inputs = rng.standard_normal((40, 3)).astype(np.float32)
+    labels = rng.integers(0, 2, 40)
+    model = nn.Linear(3, 2)
+    optimizer = optim.SGD(model.parameters(), lr=5.0)  # large: the loss goes up and down
+    scheduler = lr_scheduler.ReduceLROnPlateau(optimizer, patience=0, factor=0.5)
+    trainer = Trainer(model, optimizer, callbacks=[LRSchedulerStep(scheduler)], verbose=False)
+    history = trainer.fit(inputs, labels, epochs=6, validation_split=0.25)
+    losses = [record["val_loss"] for record in history.records]
+    replay = lr_scheduler.ReduceLROnPlateau(optim.SGD([Parameter(np.zeros(1))], lr=5.0),
+                                            patience=0, factor=0.5)
+    used = []  # the rate each epoch trained with, as the history records it
+    for loss in losses:
+        used.append(replay.get_last_lr()[0])
+        replay.step(loss)
+    assert [record["lr"] for record in history.records] == used
+    assert scheduler.get_last_lr() == replay.get_last_lr()
+    assert scheduler.last_epoch == 6 and len(set(used)) > 1, (losses, used)
+
+
+def test_the_trainer_needs_the_monitored_metric_for_reduce_on_plateau() -> None:
+    optimizer = optim.SGD(nn.Linear(3, 2).parameters(), lr=0.1)
+    scheduler = lr_scheduler.ReduceLROnPlateau(optimizer)
+    trainer = Trainer(nn.Linear(3, 2), optimizer, callbacks=[LRSchedulerStep(scheduler)],
+                      verbose=False)
+    with pytest.raises(KeyError, match="LRSchedulerStep monitors 'val_loss' for "
+                                       "ReduceLROnPlateau, but the epoch logs hold"):
+        trainer.fit(np.zeros((4, 3), np.float32), np.zeros(4, int), epochs=1)
+    with pytest.raises(ValueError, match=r"^LRSchedulerStep: a ReduceLROnPlateau steps once "
+                                         r"per epoch, with the epoch's val_loss; interval"):
+        LRSchedulerStep(scheduler, "batch")

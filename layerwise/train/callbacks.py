@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from layerwise.checkpoint import save, write_atomically
-from layerwise.optim.lr_scheduler import LRScheduler
+from layerwise.optim.lr_scheduler import LRScheduler, ReduceLROnPlateau
 
 if TYPE_CHECKING:
     from layerwise.train.trainer import Trainer
@@ -132,20 +132,35 @@ class ModelCheckpoint(Callback):
 
 
 class LRSchedulerStep(Callback):
-    """Step a learning-rate scheduler after every epoch, or after every batch."""
+    """Step a learning-rate scheduler after every epoch, or after every batch.
 
-    def __init__(self, scheduler: LRScheduler, interval: str = "epoch") -> None:
+    A ReduceLROnPlateau is stepped after every epoch with the value of `monitor` in the
+    epoch's logs (the validation loss by default, so `fit` needs validation data).
+    """
+
+    def __init__(self, scheduler: LRScheduler, interval: str = "epoch",
+                 monitor: str = "val_loss") -> None:
         if interval not in ("epoch", "batch"):
             raise ValueError(f"LRSchedulerStep: interval must be 'epoch' or 'batch', got "
                              f"{interval!r}")
-        self.scheduler, self.interval = scheduler, interval
+        if isinstance(scheduler, ReduceLROnPlateau) and interval != "epoch":
+            raise ValueError(f"LRSchedulerStep: a ReduceLROnPlateau steps once per epoch, with "
+                             f"the epoch's {monitor}; interval must be 'epoch', got "
+                             f"{interval!r}")
+        self.scheduler, self.interval, self.monitor = scheduler, interval, monitor
 
     def on_batch_end(self, trainer: Trainer, step: int, logs: dict[str, float]) -> None:
         if self.interval == "batch":
             self.scheduler.step()
 
     def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
-        if self.interval == "epoch":
+        if isinstance(self.scheduler, ReduceLROnPlateau):
+            if self.monitor not in logs:
+                raise KeyError(f"LRSchedulerStep monitors {self.monitor!r} for "
+                               f"ReduceLROnPlateau, but the epoch logs hold {sorted(logs)}; "
+                               f"give fit validation data or another monitor")
+            self.scheduler.step(logs[self.monitor])
+        elif self.interval == "epoch":
             self.scheduler.step()
 
 
