@@ -5,15 +5,26 @@ fails the test suite.
 """
 
 from layerwise.ops.activation import (
+    CELU,
     ELU,
     GELU,
+    SELU,
+    Hardsigmoid,
+    Hardswish,
+    Hardtanh,
     LeakyReLU,
+    LogSigmoid,
     LogSoftmax,
+    Mish,
+    PReLU,
     ReLU,
     Sigmoid,
+    SiLU,
     Softmax,
     Softplus,
+    Softsign,
     Tanh,
+    Threshold,
 )
 from layerwise.ops.base import Op, unbroadcast
 from layerwise.ops.conv import Conv1d, Conv2d, ConvTranspose2d
@@ -80,6 +91,9 @@ ALL_OPS: tuple[type[Op], ...] = (
     NLL, L1, SmoothL1, Huber, KLDiv,
     # --- issue 14 (ONNX import) ---
     Erf,
+    # --- activations (SiLU, Hardtanh, LogSigmoid, ...) ---
+    SiLU, Hardtanh, LogSigmoid, Softsign, SELU, CELU, Mish, Hardswish, Hardsigmoid, Threshold,
+    PReLU,
 )
 
 __all__ = ["ALL_OPS", "Op", "unbroadcast"] + [op.__name__ for op in ALL_OPS]
