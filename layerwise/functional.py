@@ -301,9 +301,9 @@ def prelu(x: TensorLike, weight: TensorLike) -> Tensor:
 
     Shape: x (N, C, *) and weight (C,) or (1,) -> (N, C, *).
     """
-    x = x if isinstance(x, Tensor) else tensor(x)
+    x = _floating_only("prelu", x if isinstance(x, Tensor) else tensor(x))
     if not isinstance(weight, Tensor):  # slopes given as numbers take the input's dtype
-        weight = tensor(np.asarray(weight, dtype=x.dtype if x.dtype.kind == "f" else None))
+        weight = tensor(np.asarray(weight, dtype=x.dtype))
     channels = x.shape[1] if x.ndim >= 2 else 1
     if weight.ndim > 1 or weight.numel() not in (1, channels):
         raise ValueError(f"prelu: weight must hold 1 slope or one per channel (dim 1 of the "

@@ -318,6 +318,7 @@ TORCH_TWINS |= {
     "LogSigmoid-matrix": TF.logsigmoid,
     "Softsign-matrix": TF.softsign,
     "SELU-away-from-0": TF.selu,
+    # alpha 0.5 is exact in float32: TF.celu's backward rounds alpha to float32 (0.7 is 1.3e-8 off)
     "CELU-alpha-0.5": lambda a: TF.celu(a, 0.5),
     "Mish-matrix": TF.mish,
     "Hardswish-regions": TF.hardswish,

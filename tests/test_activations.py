@@ -92,7 +92,7 @@ def test_empty_input_gives_empty_output(name: str) -> None:
 INTEGER_KEEPING = ["relu6", "hardtanh", "hardtanh-bounds", "threshold"]
 INTEGER_TO_FLOAT = ["softsign", "tanhshrink"]
 INTEGER_REFUSED = ["silu", "logsigmoid", "selu", "celu", "mish", "hardswish", "hardsigmoid",
-                   "softmin", "glu"]
+                   "softmin", "glu", "prelu"]
 
 
 @pytest.mark.parametrize("name", INTEGER_KEEPING + INTEGER_TO_FLOAT)
