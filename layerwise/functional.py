@@ -301,7 +301,8 @@ def prelu(x: TensorLike, weight: TensorLike) -> Tensor:
 
     Shape: x (N, C, *) and weight (C,) or (1,) -> (N, C, *).
     """
-    x = _floating_only("prelu", x if isinstance(x, Tensor) else tensor(x))
+    x = x if isinstance(x, Tensor) else tensor(x)
+    _floating_only("prelu", x)
     if not isinstance(weight, Tensor):  # slopes given as numbers take the input's dtype
         weight = tensor(np.asarray(weight, dtype=x.dtype))
     channels = x.shape[1] if x.ndim >= 2 else 1
