@@ -105,10 +105,13 @@ class set_grad_enabled(_GradMode):  # noqa: N801 (PyTorch's name)
         return _GradMode(self.enabled)(function)
 
 
-def inference_mode(mode: bool = True) -> _GradMode:
+def inference_mode(mode: bool | Callable[..., Any] = True) -> Any:
     """PyTorch's inference_mode: here the same as `no_grad()` (layerwise has no separate
     inference tensors, so nothing is faster or refused afterwards); inference_mode(False)
-    leaves the mode as it is. Works as a `with` block and as a decorator."""
+    leaves the mode as it is. Works as a `with` block and as a decorator, with or without
+    parentheses (`@inference_mode` and `@inference_mode()`), as in PyTorch."""
+    if callable(mode):
+        return _GradMode(False)(mode)
     if not isinstance(mode, bool | np.bool_):
         raise TypeError(f"inference_mode: mode must be True or False, got {mode!r}")
     return _GradMode(False) if mode else _GradMode(None)

@@ -273,6 +273,12 @@ def test_inference_mode_is_no_grad_here() -> None:
         return lw.is_grad_enabled()
 
     assert predict() is False and lw.is_grad_enabled()
+
+    @lw.inference_mode
+    def predict_without_parentheses() -> bool:
+        return lw.is_grad_enabled()
+
+    assert predict_without_parentheses() is False and lw.is_grad_enabled()
     with pytest.raises(TypeError, match="inference_mode: mode must be True or False"):
         lw.inference_mode("yes")  # type: ignore[arg-type]
 
