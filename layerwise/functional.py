@@ -17,6 +17,7 @@ from numpy.typing import DTypeLike
 
 from layerwise import dtypes, ops, reductions, shapes
 from layerwise import inplace as inplace_ops
+from layerwise.ops.base import normalize_axes
 from layerwise.ops.loss import check_class_labels
 
 # The layers over feature maps (convolution, pooling, batch norm), exported as F.conv2d ...
@@ -130,6 +131,186 @@ def log_softmax(x: TensorLike, dim: int | None = None, *, axis: int | None = Non
     """
     return ops.LogSoftmax.apply(_cast(_floating(x), dtype),
                                 axis=_dim_or_axis("log_softmax", dim, axis))
+
+
+# --- activations (SiLU, ReLU6, Hardtanh, LogSigmoid, Softsign, SELU, CELU, Mish, Hardswish,
+# Hardsigmoid, PReLU, GLU, Softmin, Threshold, Tanhshrink) ---
+
+
+def _floating_only(owner: str, x: Any) -> Any:
+    """`x` when it holds floating-point numbers (or is a Python number), else the TypeError
+    PyTorch's kernels give integer and bool tensors for these activations."""
+    data = x.data if isinstance(x, Tensor) else x
+    if isinstance(data, np.ndarray) and data.dtype.kind not in "fc":
+        raise TypeError(f"{owner}: expected a floating-point tensor, got {data.dtype} (PyTorch "
+                        f"refuses integer and bool input here too); convert it with .float()")
+    return x
+
+
+def _activation(name: str, x: Any, op_class: type[ops.Op], inplace: bool,
+                **options: Any) -> Tensor:
+    """op_class applied to x; with inplace=True, x itself changed (a Tensor only)."""
+    if inplace and isinstance(x, Tensor):
+        return inplace_ops.apply(f"{name}_", x, op_class, **options)
+    return op_class.apply(x, **options)
+
+
+def silu(x: TensorLike, inplace: bool = False) -> Tensor:
+    """x sigmoid(x), the swish; floating-point input only (as PyTorch).
+
+    Shape: any -> the same.
+    """
+    return _activation("silu", _floating_only("silu", x), ops.SiLU, inplace)
+
+
+def hardtanh(x: TensorLike, min_val: float = -1.0, max_val: float = 1.0,
+             inplace: bool = False) -> Tensor:
+    """x clipped to [min_val, max_val]; the gradient is 0 at both kinks (as PyTorch).
+
+    Shape: any -> the same.
+    """
+    for name, value in (("min_val", min_val), ("max_val", max_val)):
+        if isinstance(value, bool) or not isinstance(value, int | float | np.integer
+                                                     | np.floating):
+            raise ValueError(f"hardtanh: {name} must be a number, got {value!r}")
+    if min_val > max_val:
+        raise ValueError(f"hardtanh: min_val cannot be greater than max_val, got "
+                         f"min_val={min_val}, max_val={max_val}")
+    return _activation("hardtanh", x, ops.Hardtanh, inplace, min_val=min_val, max_val=max_val)
+
+
+def relu6(x: TensorLike, inplace: bool = False) -> Tensor:
+    """min(max(x, 0), 6) = hardtanh(x, 0, 6); the gradient is 0 at 0 and at 6.
+
+    Shape: any -> the same.
+    """
+    return _activation("relu6", x, ops.Hardtanh, inplace, min_val=0.0, max_val=6.0)
+
+
+def logsigmoid(x: TensorLike) -> Tensor:
+    """log(1 / (1 + e^-x)), exact for large |x|: logsigmoid(-1000) = -1000, not -inf.
+
+    Shape: any -> the same.
+    """
+    return ops.LogSigmoid.apply(_floating_only("logsigmoid", x))
+
+
+def softsign(x: TensorLike) -> Tensor:
+    """x / (1 + |x|); integer input gives the default floating dtype (as PyTorch).
+
+    Shape: any -> the same.
+    """
+    return ops.Softsign.apply(_floating(x))
+
+
+def selu(x: TensorLike, inplace: bool = False) -> Tensor:
+    """scale * elu(x, alpha) with alpha = 1.6732632423543772, scale = 1.0507009873554805.
+
+    Shape: any -> the same.
+    """
+    return _activation("selu", _floating_only("selu", x), ops.SELU, inplace)
+
+
+def celu(x: TensorLike, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """x for x > 0, alpha (e^(x / alpha) - 1) otherwise; alpha must not be 0.
+
+    Shape: any -> the same.
+    """
+    if isinstance(alpha, bool) or not isinstance(alpha, int | float | np.integer | np.floating):
+        raise ValueError(f"celu: alpha must be a number, got {alpha!r}")
+    return _activation("celu", _floating_only("celu", x), ops.CELU, inplace, alpha=alpha)
+
+
+def mish(x: TensorLike, inplace: bool = False) -> Tensor:
+    """x tanh(softplus(x)).
+
+    Shape: any -> the same.
+    """
+    return _activation("mish", _floating_only("mish", x), ops.Mish, inplace)
+
+
+def hardswish(x: TensorLike, inplace: bool = False) -> Tensor:
+    """x relu6(x + 3) / 6.
+
+    Shape: any -> the same.
+    """
+    return _activation("hardswish", _floating_only("hardswish", x), ops.Hardswish, inplace)
+
+
+def hardsigmoid(x: TensorLike, inplace: bool = False) -> Tensor:
+    """relu6(x + 3) / 6.
+
+    Shape: any -> the same.
+    """
+    return _activation("hardsigmoid", _floating_only("hardsigmoid", x), ops.Hardsigmoid,
+                       inplace)
+
+
+def threshold(x: TensorLike, threshold: float, value: float, inplace: bool = False) -> Tensor:
+    """x where x > threshold, else value; the gradient is 0 at and below the threshold.
+
+    Shape: any -> the same.
+    """
+    return _activation("threshold", x, ops.Threshold, inplace, threshold=threshold, value=value)
+
+
+def tanhshrink(x: TensorLike) -> Tensor:
+    """x - tanh x.
+
+    Shape: any -> the same.
+    """
+    floating: Tensor = _floating(x if isinstance(x, Tensor) else tensor(x))
+    return floating - ops.Tanh.apply(floating)
+
+
+def softmin(x: TensorLike, dim: int | None = None, *, axis: int | None = None,
+            dtype: DTypeLike | None = None) -> Tensor:
+    """softmax(-x) along `dim` (the last one when not given): large values get small weights.
+
+    Shape: any -> the same.
+    """
+    x = _cast(_floating_only("softmin", x if isinstance(x, Tensor) else tensor(x)), dtype)
+    return ops.Softmax.apply(-x,
+                             axis=_dim_or_axis("softmin", dim, axis))
+
+
+def glu(x: TensorLike, dim: int = -1) -> Tensor:
+    """a sigmoid(b), where a and b are the two halves of x along `dim` (the gated linear unit).
+
+    Shape: (*, 2n, *) -> (*, n, *), the halved dim at `dim`.
+    """
+    x = x if isinstance(x, Tensor) else tensor(x)
+    _floating_only("glu", x)
+    if x.ndim == 0:
+        raise ValueError("glu: a 0-d tensor has no dim to halve; pass a tensor with at least "
+                         "one dim of even size")
+    if isinstance(dim, bool) or not isinstance(dim, int | np.integer):
+        raise ValueError(f"glu: dim must be an integer, got {dim!r}")
+    axis = normalize_axes(dim, x.ndim, "glu")[0]
+    if x.shape[axis] % 2:
+        raise ValueError(f"glu: the halved dim must be of even size, but dim {dim} of shape "
+                         f"{tuple(x.shape)} has size {x.shape[axis]}")
+    half = x.shape[axis] // 2
+    before = (slice(None),) * axis
+    return x[(*before, slice(0, half))] * ops.Sigmoid.apply(x[(*before, slice(half, None))])
+
+
+def prelu(x: TensorLike, weight: TensorLike) -> Tensor:
+    """x for x > 0, weight * x otherwise, with one slope for all (weight of 1 element) or one
+    per channel (dim 1 of x; a 0-d or 1-d x has 1 channel). The gradient at 0 is the slope.
+
+    Shape: x (N, C, *) and weight (C,) or (1,) -> (N, C, *).
+    """
+    x = x if isinstance(x, Tensor) else tensor(x)
+    _floating_only("prelu", x)
+    if not isinstance(weight, Tensor):  # slopes given as numbers take the input's dtype
+        weight = tensor(np.asarray(weight, dtype=x.dtype))
+    channels = x.shape[1] if x.ndim >= 2 else 1
+    if weight.ndim > 1 or weight.numel() not in (1, channels):
+        raise ValueError(f"prelu: weight must hold 1 slope or one per channel (dim 1 of the "
+                         f"input, {channels} here), got weight of shape {tuple(weight.shape)} "
+                         f"for input of shape {tuple(x.shape)}")
+    return ops.PReLU.apply(x, weight)
 
 
 # --- layers ----------------------------------------------------------------------------------
@@ -404,7 +585,7 @@ def stack(tensors: Sequence[TensorLike], axis: int = 0) -> Tensor:
     return shapes.stack(tensors, axis)
 
 
-# --- issue 11: the rest of the everyday math ---------------------------------------------------
+# --- the rest of the everyday math ---------------------------------------------------
 
 
 def sin(x: TensorLike) -> Tensor:
@@ -472,7 +653,7 @@ def einsum(equation: str, *operands: Any) -> Tensor:
     return ops.Einsum.apply(*operands, equation=equation)
 
 
-# --- issue 11: layers as functions ------------------------------------------------------------
+# --- layers as functions ------------------------------------------------------------
 
 
 def pad(x: TensorLike, pad: Sequence[int], mode: str = "constant", value: float = 0.0
@@ -556,7 +737,7 @@ def embedding(input: Any, weight: TensorLike, padding_idx: int | None = None) ->
     return ops.Embedding.apply(weight, indices, padding_idx=padding_idx)
 
 
-# --- issue 11: more losses ----------------------------------------------------------------------
+# --- more losses ----------------------------------------------------------------------
 
 
 def nll_loss(input: TensorLike, target: TensorLike, weight: Any = None,

@@ -7,7 +7,8 @@ the functions and context managers below.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy as np
 from numpy.typing import DTypeLike
@@ -44,14 +45,15 @@ def is_grad_enabled() -> bool:
 class _GradMode(contextlib.ContextDecorator):
     """Sets gradient recording for a `with` block or a decorated function, then restores it."""
 
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
+    def __init__(self, enabled: bool | None) -> None:
+        self.enabled = enabled  # None: keep the mode in force
         self.previous: list[bool] = []
 
     def __enter__(self) -> None:
         global grad_enabled
         self.previous.append(grad_enabled)
-        grad_enabled = self.enabled
+        if self.enabled is not None:
+            grad_enabled = self.enabled
 
     def __exit__(self, *exc_info: object) -> None:
         global grad_enabled
@@ -71,6 +73,48 @@ def no_grad() -> _GradMode:
 def enable_grad() -> _GradMode:
     """Record the graph again inside a `no_grad` block."""
     return _GradMode(True)
+
+
+# --- activations block: set_grad_enabled, inference_mode ---
+
+
+class set_grad_enabled(_GradMode):  # noqa: N801 (PyTorch's name)
+    """Turn gradient recording on or off: at once when called as a function
+    (`layerwise.set_grad_enabled(False)`), or for a `with` block, after which the previous
+    mode comes back (`with layerwise.set_grad_enabled(is_training): ...`), as in PyTorch."""
+
+    def __init__(self, mode: bool) -> None:
+        global grad_enabled
+        if not isinstance(mode, bool | np.bool_):
+            raise TypeError(f"set_grad_enabled: mode must be True or False, got {mode!r}")
+        super().__init__(bool(mode))
+        self.previous.append(grad_enabled)
+        grad_enabled = bool(mode)
+
+    def __enter__(self) -> None:
+        pass
+
+    def __exit__(self, *exc_info: object) -> None:
+        global grad_enabled
+        grad_enabled = self.previous.pop()
+
+    def __call__(self, function: Callable[..., Any]) -> Callable[..., Any]:  # type: ignore[override]
+        """As a decorator: the mode is set only while the function runs (as in PyTorch)."""
+        global grad_enabled
+        grad_enabled = self.previous.pop()
+        return _GradMode(self.enabled)(function)
+
+
+def inference_mode(mode: bool | Callable[..., Any] = True) -> Any:
+    """PyTorch's inference_mode: here the same as `no_grad()` (layerwise has no separate
+    inference tensors, so nothing is faster or refused afterwards); inference_mode(False)
+    leaves the mode as it is. Works as a `with` block and as a decorator, with or without
+    parentheses (`@inference_mode` and `@inference_mode()`), as in PyTorch."""
+    if callable(mode):
+        return _GradMode(False)(mode)
+    if not isinstance(mode, bool | np.bool_):
+        raise TypeError(f"inference_mode: mode must be True or False, got {mode!r}")
+    return _GradMode(False) if mode else _GradMode(None)
 
 
 @contextlib.contextmanager

@@ -523,6 +523,9 @@ class Tensor:
     def log_softmax(self, dim: int | None = None, *, axis: int | None = None) -> Tensor:
         return F.log_softmax(self, dim, axis=axis)
 
+    def prelu(self, weight: Any) -> Tensor:
+        return F.prelu(self, weight)
+
     def isnan(self) -> Tensor:
         return Tensor._constant(np.isnan(self.data))
 

@@ -347,3 +347,34 @@ TORCH_TWINS |= {
     "Sub-diff-prepend-append": lambda a, before, after: torch.diff(a, prepend=before,
                                                                    append=after),
 }
+
+# --- activations (SiLU, ReLU6, Hardtanh, LogSigmoid, Softsign, SELU, CELU, Mish, Hardswish,
+# Hardsigmoid, PReLU, GLU, Softmin, Threshold, Tanhshrink) ---
+TORCH_TWINS |= {
+    "SiLU-matrix": TF.silu,
+    "SiLU-in-place": lambda x: TF.silu(x * 1.0, inplace=True),
+    "Hardtanh-default": TF.hardtanh,
+    "Hardtanh-bounds": lambda a: TF.hardtanh(a, -0.5, 1.0),
+    "Hardtanh-relu6": TF.relu6,
+    "LogSigmoid-wide": TF.logsigmoid,
+    "LogSigmoid-matrix": TF.logsigmoid,
+    "Softsign-matrix": TF.softsign,
+    "SELU-away-from-0": TF.selu,
+    # alpha 0.5 is exact in float32: TF.celu's backward rounds alpha to float32 (0.7 is 1.3e-8 off)
+    "CELU-alpha-0.5": lambda a: TF.celu(a, 0.5),
+    "Mish-matrix": TF.mish,
+    "Hardswish-regions": TF.hardswish,
+    # TF.hardsigmoid's backward multiplies by 1/6 rounded to float32 (2.98e-8 off in float64);
+    # relu6(x + 3) / 6 is its definition, with the same kinks, in full float64.
+    "Hardsigmoid-regions": lambda a: TF.relu6(a + 3) / 6,
+    "Threshold-value": lambda a: TF.threshold(a, 0.5, -2.0),
+    "Tanh-tanhshrink": TF.tanhshrink,
+    "Softmax-softmin-dim-0": lambda a: TF.softmin(a, 0),
+    "Sigmoid-glu-dim-1": lambda a: TF.glu(a, 1),
+    "Sigmoid-glu-last-dim": TF.glu,
+    "PReLU-channels": TF.prelu,
+    "PReLU-shared": TF.prelu,
+    "PReLU-1-d": TF.prelu,
+    "PReLU-0-d": TF.prelu,
+    "PReLU-batch-1-feature-maps": TF.prelu,
+}

@@ -1365,12 +1365,28 @@ LR_SCHEDULES: dict[str, Trigger] = {
 }
 
 
+# --- activations (SiLU, ReLU6, Hardtanh, ...; set_grad_enabled) ---
+ACTIVATIONS: dict[str, Trigger] = {
+    "activation-integer": lambda _: F.silu(lw.arange(3)),
+    "hardtanh-bounds": lambda _: F.hardtanh(lw.zeros(3), 2.0, 1.0),
+    "hardtanh-module-bounds": lambda _: nn.Hardtanh(1, -1),
+    "hardtanh-bound-string": lambda _: F.hardtanh(lw.zeros(3), "-1"),  # type: ignore[arg-type]
+    "celu-alpha-zero": lambda _: nn.CELU(0),
+    "glu-odd": lambda _: F.glu(lw.zeros(3, 5)),
+    "glu-scalar": lambda _: F.glu(lw.tensor(1.0)),
+    "glu-dim": lambda _: nn.GLU(dim=1.5),  # type: ignore[arg-type]
+    "prelu-weight": lambda _: nn.PReLU(4)(lw.zeros(2, 3, 5)),
+    "prelu-num-parameters": lambda _: nn.PReLU(0),
+    "prelu-dtype": lambda _: nn.PReLU(dtype=lw.int64),
+    "set-grad-enabled-mode": lambda _: lw.set_grad_enabled("no"),  # type: ignore[arg-type]
+}
+
 TRIGGERS: dict[str, Trigger] = {**SHAPES, **SPATIAL, **LABELS, **DTYPES, **HYPERPARAMETERS,
                                 **AUTOGRAD, **DATA_FILES, **CHECKPOINTS, **CLI, **PYTORCH_API,
                                 **GRAPH_VIEW, **REPORT, **HEALTH, **DISTRIBUTED,
                                 **TORCH_WEIGHTS, **ONNX_EXPORT, **CHECKSUMS,
                                 **ONNX_IMPORT, **LOOSE_ENDS, **CLASS_LOSSES,
-                                **TENSOR_MATH, **LR_SCHEDULES}
+                                **TENSOR_MATH, **LR_SCHEDULES, **ACTIVATIONS}
 
 # Rows whose message belongs to a file owned by someone else and is not there yet.
 PLANNED = {

@@ -488,3 +488,38 @@ def test_largest_relative_difference_is_reported() -> None:
     print(f"\nlargest relative difference onnxruntime vs layerwise: {value:.3g} ({case}; "
           f"{len(LARGEST)} cases)")
     assert value <= RTOL
+
+
+# --- activations (SiLU, ReLU6, Hardtanh, ...) ----------------------------------------------------
+
+ACTIVATION_CASES: dict[str, Callable[[], nn.Module]] = {
+    "silu": nn.SiLU,
+    "relu6": nn.ReLU6,
+    "hardtanh": lambda: nn.Hardtanh(-0.5, 2.0),
+    "logsigmoid": nn.LogSigmoid,
+    "softsign": nn.Softsign,
+    "selu": nn.SELU,
+    "celu": lambda: nn.CELU(0.5),
+    "mish": nn.Mish,
+    "hardswish": nn.Hardswish,
+    "hardsigmoid": nn.Hardsigmoid,
+    "threshold": lambda: nn.Threshold(0.3, -2.0),
+    "prelu-channels": lambda: nn.PReLU(4, init=0.1),
+    "prelu-shared": nn.PReLU,
+    "glu": lambda: nn.GLU(dim=1),
+    "softmin": lambda: nn.Softmin(dim=1),
+    "tanhshrink": nn.Tanhshrink,
+}
+
+
+@pytest.mark.parametrize("case", list(ACTIVATION_CASES))
+def test_activations_match_onnxruntime(case: str, tmp_path: Path) -> None:
+    model = ACTIVATION_CASES[case]()
+    if isinstance(model, nn.PReLU):
+        model.weight.data[:] = np.linspace(-0.5, 0.5, model.weight.shape[0])
+    rng = np.random.default_rng(3)
+    # Values from -8 to 8, across every kink (-3, -1, 0, 1, 3, 6), and two far tails.
+    example = (8 * rng.uniform(-1, 1, (2, 4, 3, 3))).astype(np.float32)
+    batch = (8 * rng.uniform(-1, 1, (5, 4, 3, 3))).astype(np.float32)
+    batch[0, 0, 0, :2] = [-90.0, 90.0]
+    check_export(model, example, batch, tmp_path / f"{case}.onnx", f"activation-{case}")

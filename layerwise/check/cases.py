@@ -624,3 +624,51 @@ CASES += [
     OpCase(ops.Sub, "diff-prepend-append", shapes((3, 4), (3, 1), (3, 2)),
            lambda a, before, after: a.diff(prepend=before, append=after)),
 ]
+
+# --- activations (SiLU, ReLU6, Hardtanh, LogSigmoid, Softsign, SELU, CELU, Mish, Hardswish,
+# Hardsigmoid, PReLU, GLU, Softmin, Threshold, Tanhshrink) ---
+
+# Values that keep a finite-difference step away from the kinks of hardtanh (-1, 1), relu6
+# (0, 6), hardswish and hardsigmoid (-3, 3) and threshold (0.5).
+AROUND_HARDTANH = np.array([[-2.0, -0.7, 0.3], [0.9, 1.5, -1.2]])
+AROUND_RELU6 = np.array([[-1.0, 0.5, 3.0], [5.5, 7.0, -0.2]])
+AROUND_HARD_3 = np.array([[-4.5, -2.9, -1.0, 0.2], [1.7, 2.9, 3.2, 8.0]])
+AROUND_THRESHOLD = np.array([[-1.0, 0.2, 0.45], [0.55, 1.0, 3.0]])
+LOGSIGMOID_WIDE = np.array([[-800.0, -30.0, -1.0], [0.5, 30.0, 800.0]])
+
+
+def silu_in_place(x: Any) -> Any:
+    return F.silu(x * 1.0, inplace=True)
+
+
+CASES += [
+    OpCase(ops.SiLU, "matrix", lambda rng: [4 * rng.standard_normal((3, 4))], F.silu),
+    OpCase(ops.SiLU, "in-place", normal(3, 4), silu_in_place),
+    OpCase(ops.Hardtanh, "default", lambda rng: [AROUND_HARDTANH], F.hardtanh),
+    OpCase(ops.Hardtanh, "bounds", lambda rng: [AROUND_HARDTANH],
+           lambda a: F.hardtanh(a, -0.5, 1.0)),
+    OpCase(ops.Hardtanh, "relu6", lambda rng: [AROUND_RELU6], F.relu6),
+    OpCase(ops.LogSigmoid, "wide", lambda rng: [LOGSIGMOID_WIDE], F.logsigmoid),
+    OpCase(ops.LogSigmoid, "matrix", normal(3, 4), F.logsigmoid),
+    OpCase(ops.Softsign, "matrix", lambda rng: [3 * rng.standard_normal((3, 4))], F.softsign),
+    OpCase(ops.SELU, "away-from-0", lambda rng: [away_from_zero(rng, 3, 4)], F.selu),
+    OpCase(ops.CELU, "alpha-0.5", lambda rng: [away_from_zero(rng, 3, 4)],
+           lambda a: F.celu(a, 0.5)),
+    OpCase(ops.Mish, "matrix", lambda rng: [4 * rng.standard_normal((3, 4))], F.mish),
+    OpCase(ops.Hardswish, "regions", lambda rng: [AROUND_HARD_3], F.hardswish),
+    OpCase(ops.Hardsigmoid, "regions", lambda rng: [AROUND_HARD_3], F.hardsigmoid),
+    OpCase(ops.Threshold, "value", lambda rng: [AROUND_THRESHOLD],
+           lambda a: F.threshold(a, 0.5, -2.0)),
+    OpCase(ops.Tanh, "tanhshrink", normal(3, 4), F.tanhshrink),
+    OpCase(ops.Softmax, "softmin-dim-0", normal(3, 4), lambda a: F.softmin(a, 0)),
+    OpCase(ops.Sigmoid, "glu-dim-1", normal(3, 4), lambda a: F.glu(a, 1)),
+    OpCase(ops.Sigmoid, "glu-last-dim", normal(2, 3, 6), F.glu),
+    OpCase(ops.PReLU, "channels",
+           lambda rng: [away_from_zero(rng, 2, 3, 4), rng.random(3)], F.prelu),
+    OpCase(ops.PReLU, "shared", lambda rng: [away_from_zero(rng, 3, 5), rng.random(1)],
+           F.prelu),
+    OpCase(ops.PReLU, "1-d", lambda rng: [away_from_zero(rng, 5), rng.random(1)], F.prelu),
+    OpCase(ops.PReLU, "0-d", lambda rng: [away_from_zero(rng), rng.random(1)], F.prelu),
+    OpCase(ops.PReLU, "batch-1-feature-maps",
+           lambda rng: [away_from_zero(rng, 1, 2, 3, 3), rng.random(2)], F.prelu),
+]

@@ -5,9 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from layerwise import functional as F
+from layerwise.nn.layers import positive_int
 from layerwise.nn.module import Module
+from layerwise.nn.parameter import Parameter
+from layerwise.settings import get_default_dtype
 from layerwise.tensor import Tensor
 
 
@@ -140,3 +144,221 @@ class LogSoftmax(Module):
 
     def extra_repr(self) -> str:
         return f"dim={self.axis}"
+
+
+# --- activations (SiLU, ReLU6, Hardtanh, LogSigmoid, Softsign, SELU, CELU, Mish, Hardswish,
+# Hardsigmoid, PReLU, GLU, Softmin, Threshold, Tanhshrink) ---
+
+
+def _dim(owner: str, value: Any) -> int:
+    """`value` when it is an integer, else a ValueError naming the module and `dim`."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise ValueError(f"{owner}: dim must be an integer, got {value!r}")
+    return int(value)
+
+
+def _inplace_repr(inplace: bool) -> str:
+    return "inplace=True" if inplace else ""
+
+
+class SiLU(Module):
+    """x sigmoid(x), the swish. inplace=True changes the input tensor itself."""
+
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, x: Any) -> Tensor:
+        return F.silu(x, inplace=self.inplace)
+
+    def extra_repr(self) -> str:
+        return _inplace_repr(self.inplace)
+
+
+class Hardtanh(Module):
+    """x clipped to [min_val, max_val]; the gradient is 0 at both kinks."""
+
+    def __init__(self, min_val: float = -1.0, max_val: float = 1.0,
+                 inplace: bool = False) -> None:
+        super().__init__()
+        self.min_val = _number(type(self).__name__, "min_val", min_val)
+        self.max_val = _number(type(self).__name__, "max_val", max_val)
+        if self.min_val > self.max_val:
+            raise ValueError(f"{type(self).__name__}: min_val cannot be greater than max_val, "
+                             f"got min_val={min_val}, max_val={max_val}")
+        self.inplace = inplace
+
+    def forward(self, x: Any) -> Tensor:
+        return F.hardtanh(x, self.min_val, self.max_val, self.inplace)
+
+    def extra_repr(self) -> str:
+        inplace = ", inplace=True" if self.inplace else ""
+        return f"min_val={self.min_val}, max_val={self.max_val}{inplace}"
+
+
+class ReLU6(Hardtanh):
+    """min(max(x, 0), 6) = Hardtanh(0, 6); the gradient is 0 at 0 and at 6."""
+
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__(0.0, 6.0, inplace)
+
+    def extra_repr(self) -> str:
+        return _inplace_repr(self.inplace)
+
+
+class LogSigmoid(Module):
+    """log(1 / (1 + e^-x)), exact for large |x|."""
+
+    def forward(self, x: Any) -> Tensor:
+        return F.logsigmoid(x)
+
+
+class Softsign(Module):
+    """x / (1 + |x|)."""
+
+    def forward(self, x: Any) -> Tensor:
+        return F.softsign(x)
+
+
+class Tanhshrink(Module):
+    """x - tanh x."""
+
+    def forward(self, x: Any) -> Tensor:
+        return F.tanhshrink(x)
+
+
+class SELU(Module):
+    """scale * elu(x, alpha) with PyTorch's self-normalizing constants."""
+
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, x: Any) -> Tensor:
+        return F.selu(x, self.inplace)
+
+    def extra_repr(self) -> str:
+        return _inplace_repr(self.inplace)
+
+
+class CELU(Module):
+    """x for x > 0, alpha (e^(x / alpha) - 1) otherwise."""
+
+    def __init__(self, alpha: float = 1.0, inplace: bool = False) -> None:
+        super().__init__()
+        self.alpha = _number("CELU", "alpha", alpha)
+        if self.alpha == 0:
+            raise ValueError("CELU: alpha must not be 0 (it divides x)")
+        self.inplace = inplace
+
+    def forward(self, x: Any) -> Tensor:
+        return F.celu(x, self.alpha, self.inplace)
+
+    def extra_repr(self) -> str:
+        inplace = ", inplace=True" if self.inplace else ""
+        return f"alpha={self.alpha}{inplace}"
+
+
+class Mish(Module):
+    """x tanh(softplus(x))."""
+
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, x: Any) -> Tensor:
+        return F.mish(x, self.inplace)
+
+    def extra_repr(self) -> str:
+        return _inplace_repr(self.inplace)
+
+
+class Hardswish(Module):
+    """x relu6(x + 3) / 6."""
+
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, x: Any) -> Tensor:
+        return F.hardswish(x, self.inplace)
+
+
+class Hardsigmoid(Module):
+    """relu6(x + 3) / 6."""
+
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, x: Any) -> Tensor:
+        return F.hardsigmoid(x, self.inplace)
+
+
+class Threshold(Module):
+    """x where x > threshold, else value."""
+
+    def __init__(self, threshold: float, value: float, inplace: bool = False) -> None:
+        super().__init__()
+        self.threshold = _number("Threshold", "threshold", threshold)
+        self.value = _number("Threshold", "value", value)
+        self.inplace = inplace
+
+    def forward(self, x: Any) -> Tensor:
+        return F.threshold(x, self.threshold, self.value, self.inplace)
+
+    def extra_repr(self) -> str:
+        inplace = ", inplace=True" if self.inplace else ""
+        return f"threshold={self.threshold}, value={self.value}{inplace}"
+
+
+class GLU(Module):
+    """a sigmoid(b) of the two halves a, b of the input along `dim`."""
+
+    def __init__(self, dim: int = -1) -> None:
+        super().__init__()
+        self.dim = _dim("GLU", dim)
+
+    def forward(self, x: Any) -> Tensor:
+        return F.glu(x, self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class Softmin(Module):
+    """softmax(-x) along `dim` (the last dim when None)."""
+
+    def __init__(self, dim: int | None = None) -> None:
+        super().__init__()
+        self.dim = None if dim is None else _dim("Softmin", dim)
+
+    def forward(self, x: Any) -> Tensor:
+        return F.softmin(x, self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class PReLU(Module):
+    """x for x > 0, weight * x otherwise, with a learned slope: one for all channels
+    (num_parameters=1) or one per channel (num_parameters = C, dim 1 of the input).
+
+    Parameters: weight (num_parameters,), every slope `init` (0.25) at the start, as PyTorch.
+    """
+
+    def __init__(self, num_parameters: int = 1, init: float = 0.25,
+                 dtype: DTypeLike | None = None) -> None:
+        super().__init__()
+        self.num_parameters = positive_int(num_parameters, "num_parameters", "PReLU")
+        self.init = _number("PReLU", "init", init)
+        dtype = np.dtype(dtype) if dtype is not None else get_default_dtype()
+        if dtype.kind != "f":
+            raise TypeError(f"PReLU: dtype must be a floating-point dtype, got {dtype}")
+        self.weight = Parameter(np.full(self.num_parameters, self.init, dtype=dtype))
+
+    def forward(self, x: Any) -> Tensor:
+        return F.prelu(x, self.weight)
+
+    def extra_repr(self) -> str:
+        return f"num_parameters={self.num_parameters}"

@@ -119,7 +119,7 @@ class BCEWithLogitsLoss(Module):
         return f"reduction={self.reduction!r}"
 
 
-# --- issue 11 ---
+# --- the rest of PyTorch's losses ---
 
 
 class NLLLoss(Module):

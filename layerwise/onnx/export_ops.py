@@ -16,6 +16,7 @@ import numpy as np
 
 from layerwise import ops
 from layerwise.onnx.builder import Builder, Call, UnsupportedError, onnx_type
+from layerwise.ops.activation import SELU_ALPHA, SELU_SCALE
 from layerwise.ops.base import normalize_axes
 from layerwise.ops.conv import resolve_padding
 
@@ -130,6 +131,79 @@ def softplus(call: Call, g: Builder) -> None:
         smooth = g.add("Div", [smooth, g.constant(beta, dtype, "beta")])
     above = g.add("Greater", [scaled, g.constant(call.op.threshold, dtype, "threshold")])
     g.add("Where", [above, x, smooth], call.output)
+
+
+# --- activations (SiLU, Hardtanh, LogSigmoid, Softsign, SELU, CELU, Mish, Hardswish,
+# Hardsigmoid, Threshold) ---
+
+
+@converts(ops.SiLU)
+def silu(call: Call, g: Builder) -> None:
+    """x sigmoid(x) (opset 18 has no Swish operator)."""
+    x = call.inputs[0]
+    g.add("Mul", [x, g.add("Sigmoid", [x])], call.output)
+
+
+@converts(ops.Hardtanh)
+def hardtanh(call: Call, g: Builder) -> None:
+    dtype = call.arrays[0].dtype
+    g.add("Clip", [call.inputs[0], g.constant(call.op.min_val, dtype, "min_val"),
+                   g.constant(call.op.max_val, dtype, "max_val")], call.output)
+
+
+@converts(ops.LogSigmoid)
+def logsigmoid(call: Call, g: Builder) -> None:
+    """-softplus(-x) (opset 18 has no LogSigmoid operator)."""
+    g.add("Neg", [g.add("Softplus", [g.add("Neg", call.inputs)])], call.output)
+
+
+@converts(ops.Softsign)
+def softsign(call: Call, g: Builder) -> None:
+    g.add("Softsign", call.inputs, call.output)
+
+
+@converts(ops.SELU)
+def selu(call: Call, g: Builder) -> None:
+    g.add("Selu", call.inputs, call.output, alpha=SELU_ALPHA, gamma=SELU_SCALE)
+
+
+@converts(ops.CELU)
+def celu(call: Call, g: Builder) -> None:
+    g.add("Celu", call.inputs, call.output, alpha=float(call.op.alpha))
+
+
+@converts(ops.Mish)
+def mish(call: Call, g: Builder) -> None:
+    g.add("Mish", call.inputs, call.output)
+
+
+@converts(ops.Hardswish)
+def hardswish(call: Call, g: Builder) -> None:
+    g.add("HardSwish", call.inputs, call.output)
+
+
+@converts(ops.Hardsigmoid)
+def hardsigmoid(call: Call, g: Builder) -> None:
+    """max(0, min(1, alpha x + beta)) with PyTorch's alpha = 1/6 (ONNX's default is 0.2)."""
+    g.add("HardSigmoid", call.inputs, call.output, alpha=1 / 6, beta=0.5)
+
+
+@converts(ops.PReLU)
+def prelu(call: Call, g: Builder) -> None:
+    """PRelu, with a per-channel slope (C,) reshaped to (C, 1, ..., 1) to broadcast over dim 1."""
+    x, weight = call.arrays
+    slope = call.inputs[1]
+    if weight.size > 1:
+        slope = g.add("Reshape", [slope, g.ints((weight.size,) + (1,) * (x.ndim - 2))])
+    g.add("PRelu", [call.inputs[0], slope], call.output)
+
+
+@converts(ops.Threshold)
+def threshold(call: Call, g: Builder) -> None:
+    """x where x > threshold, else value."""
+    x, dtype = call.inputs[0], call.arrays[0].dtype
+    above = g.add("Greater", [x, g.constant(call.op.threshold, dtype, "threshold")])
+    g.add("Where", [above, x, g.constant(call.op.value, dtype, "value")], call.output)
 
 
 @converts(ops.Softmax, ops.LogSoftmax)

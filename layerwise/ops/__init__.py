@@ -5,15 +5,26 @@ fails the test suite.
 """
 
 from layerwise.ops.activation import (
+    CELU,
     ELU,
     GELU,
+    SELU,
+    Hardsigmoid,
+    Hardswish,
+    Hardtanh,
     LeakyReLU,
+    LogSigmoid,
     LogSoftmax,
+    Mish,
+    PReLU,
     ReLU,
     Sigmoid,
+    SiLU,
     Softmax,
     Softplus,
+    Softsign,
     Tanh,
+    Threshold,
 )
 from layerwise.ops.base import Op, unbroadcast
 from layerwise.ops.conv import Conv1d, Conv2d, ConvTranspose2d
@@ -109,19 +120,22 @@ ALL_OPS: tuple[type[Op], ...] = (
     Conv2d, Conv1d, ConvTranspose2d, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, BatchNorm,
     Dropout2d,
     MSE, SoftmaxCrossEntropy, BinaryCrossEntropy, BinaryCrossEntropyWithLogits,
-    # --- issue 11 ---
+    # --- the everyday PyTorch API ---
     Sin, Cos, Tan, Log1p, Expm1, Clamp, Cast, Clone,
     Var, Norm, Prod, Cumsum,
     Expand, Repeat, Pad,
     Gather, ScatterAdd, SetItem, Embedding,
     Einsum,
     NLL, L1, SmoothL1, Huber, KLDiv,
-    # --- issue 14 (ONNX import) ---
+    # --- for ONNX import (the exact GELU of PyTorch's exports) ---
     Erf,
     # --- tensor math ---
     Floor, Ceil, Round, Trunc, Frac, NanToNum,
     Log2, Log10, Exp2, Sinh, Cosh, Asin, Acos, Atan, Atan2,
     LogSumExp, Flip, Roll, Tril, Triu,
+    # --- activations (SiLU, Hardtanh, LogSigmoid, ...) ---
+    SiLU, Hardtanh, LogSigmoid, Softsign, SELU, CELU, Mish, Hardswish, Hardsigmoid, Threshold,
+    PReLU,
 )
 
 __all__ = ["ALL_OPS", "Op", "unbroadcast"] + [op.__name__ for op in ALL_OPS]

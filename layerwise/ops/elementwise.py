@@ -288,7 +288,7 @@ class Where(_Broadcasting):
         return None, unbroadcast(grad_a, self.shape_a), unbroadcast(grad_b, self.shape_b)
 
 
-# --- issue 11: the rest of PyTorch's everyday element-wise math ---
+# --- the rest of PyTorch's everyday element-wise math ---
 
 
 class Sin(Op):

@@ -100,7 +100,7 @@ def matmul_problem(shape_a: tuple[int, ...], shape_b: tuple[int, ...]) -> str | 
     return None
 
 
-# --- issue 11: einsum ---
+# --- einsum ---
 
 
 def parse_einsum(equation: str, shapes: list[tuple[int, ...]]) -> tuple[list[str], str]:

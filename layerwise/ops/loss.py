@@ -454,7 +454,7 @@ class BinaryCrossEntropyWithLogits(_Loss):
         return grad_x.astype(x.dtype, copy=False), grad_y
 
 
-# --- issue 11: negative log-likelihood, L1, smooth L1, Huber, KL divergence ---
+# --- negative log-likelihood, L1, smooth L1, Huber, KL divergence ---
 
 
 class NLL(_Loss):

@@ -93,7 +93,7 @@ class Min(Max):
     reduce = staticmethod(np.min)
 
 
-# --- issue 11: variance, norms, products, running sums ---
+# --- variance, norms, products, running sums ---
 
 
 class Var(_Reduction):

@@ -133,7 +133,7 @@ class Stack(Op):
         return tuple(np.moveaxis(grad_y, self.axis, 0))
 
 
-# --- issue 11: expand, repeat, pad ---
+# --- expand, repeat, pad ---
 
 
 class Expand(Op):
