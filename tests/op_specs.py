@@ -193,7 +193,7 @@ TORCH_TWINS: dict[str, Callable[..., Any]] = {
 }
 
 
-# --- issue 11: the everyday PyTorch API ---
+# --- the everyday PyTorch API ---
 
 
 def _assign_rows(x: torch.Tensor, value: torch.Tensor) -> torch.Tensor:

@@ -364,7 +364,7 @@ CASES: list[OpCase] = [
 ]
 
 
-# --- issue 11: the everyday PyTorch API ---
+# --- the everyday PyTorch API ---
 
 GATHER_INDEX = np.array([[0, 3], [1, 1], [2, 0]])
 SCATTER_INDEX = np.array([[0, 2, 2, 1], [2, 2, 0, 1]])
