@@ -36,6 +36,7 @@ from layerwise.train.config import (
     RunConfig,
     read_toml,
 )
+from layerwise.train.trainer import TrainingDivergedError
 
 if TYPE_CHECKING:
     from layerwise.train.run import Run
@@ -171,9 +172,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     arguments = parser().parse_args(argv)
     arguments.argv = list(argv if argv is not None else sys.argv[1:])
     arguments.is_program = argv is None
+    arguments.every_rank_stopped = False
     status = run_command(arguments)
-    if status not in (0, EXIT_INTERRUPTED) and launched_by_mpi() and world().size > 1:
-        world().abort(status)  # the other ranks would wait for this one forever
+    if status not in (0, EXIT_INTERRUPTED) and launched_by_mpi() and world().size > 1 \
+            and not arguments.every_rank_stopped:
+        # The other ranks would wait for this one forever. MPI_Abort ends the job at once:
+        # give mpiexec a moment to pass on the error line first.
+        sys.stderr.flush()
+        time.sleep(0.2)
+        world().abort(status)
     return status
 
 
@@ -194,6 +201,12 @@ def run_command(arguments: argparse.Namespace) -> int:
     except Exception as error:
         if arguments.debug:
             traceback.print_exc()
+        # Divergence is agreed in a step's allreduce, so every rank raises it at the same step
+        # and all can end normally: MPI_Abort could end the job before mpiexec has passed on
+        # the line printed here.
+        arguments.every_rank_stopped = isinstance(error, TrainingDivergedError)
+        if arguments.every_rank_stopped and launched_by_mpi() and world().rank != 0:
+            return EXIT_USER_ERROR  # rank 0 says it, once
         message = str(error) or type(error).__name__
         if isinstance(error, MemoryError):  # the settings ask for more than the machine has
             print(f"layerwise: error: not enough memory: {message}", file=sys.stderr)
@@ -262,7 +275,6 @@ def note(message: str) -> None:
 
 def command_train(arguments: argparse.Namespace) -> int:
     from layerwise.train.run import Run, read_run_config
-    from layerwise.train.trainer import TrainingDivergedError
 
     if arguments.hostfile is not None and arguments.workers is None:
         raise UsageError("--hostfile goes with --workers N (the number of processes to start)")

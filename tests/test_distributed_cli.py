@@ -131,7 +131,9 @@ def test_a_diverging_run_stops_every_rank_at_the_same_step(tmp_path: Path) -> No
     result = layerwise("train", *SPIRALS, "--lr", "1e30", "--schedule", "constant",
                        "--epochs", "1", "--workers", "2", "--out", str(tmp_path / "run"))
     assert result.returncode != 0
-    assert "layerwise: error:" in result.stderr
+    # every rank stops at the same step and ends normally; rank 0 prints the line, once
+    assert result.returncode == 2
+    assert result.stderr.count("layerwise: error:") == 1, result.stderr
     assert "may be too high: try a smaller one" in result.stderr
 
 
