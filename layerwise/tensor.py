@@ -922,13 +922,20 @@ def _compare(name: str, function: Callable[..., np.ndarray], a: Tensor, b: Any) 
         return NotImplemented
     if isinstance(b, int | float | bool) and not isinstance(b, np.generic):
         other = np.asarray(b)  # a Python number compares by value, whatever the tensor's dtype
+    return constant_result(name, function, a.data, other)
+
+
+def constant_result(name: str, function: Callable[..., np.ndarray], first: np.ndarray,
+                    second: np.ndarray) -> Tensor:
+    """function(first, second) as a Tensor outside the graph (a comparison, a logical op);
+    shapes that do not broadcast are named in the error."""
     try:
-        return Tensor._constant(np.asarray(function(a.data, other)))
+        return Tensor._constant(np.asarray(function(first, second)))
     except ValueError:
-        problem = broadcast_problem([a.shape, other.shape])
+        problem = broadcast_problem([first.shape, second.shape])
         if problem is None:
             raise
-        raise ValueError(f"{name}: cannot broadcast shapes {a.shape} and {other.shape}: "
+        raise ValueError(f"{name}: cannot broadcast shapes {first.shape} and {second.shape}: "
                          f"{problem}") from None
 
 

@@ -19,8 +19,8 @@ import numpy as np
 
 from layerwise import dtypes, ops, shapes
 from layerwise import functional as F
-from layerwise.ops.base import broadcast_problem, normalize_dim
-from layerwise.tensor import Tensor, as_array
+from layerwise.ops.base import normalize_dim
+from layerwise.tensor import Tensor, as_array, constant_result
 
 TensorLike = Tensor | np.ndarray | float | int
 
@@ -355,14 +355,7 @@ def clamp_max(input: TensorLike, max: Any) -> Tensor:
 
 def _logical(owner: str, function: Callable[..., np.ndarray], a: Any, b: Any) -> Tensor:
     first, second = _tensor(a).data, as_array(b.data if isinstance(b, Tensor) else b)
-    try:
-        return Tensor._constant(np.asarray(function(first, second)))
-    except ValueError:
-        problem = broadcast_problem([first.shape, second.shape])
-        if problem is None:
-            raise
-        raise ValueError(f"{owner}: cannot broadcast shapes {first.shape} and {second.shape}: "
-                         f"{problem}") from None
+    return constant_result(owner, function, first, second)
 
 
 def logical_and(input: TensorLike, other: TensorLike) -> Tensor:

@@ -72,6 +72,23 @@ def scheduled_values(param_groups: list[dict[str, Any]]) -> list[list[float]]:
             for group in param_groups]
 
 
+def assert_steps_like_torch(optimizer: Any, torch_optimizer: Any, scheduler: Any,
+                            torch_scheduler: Any, atol: float = 0.0) -> None:
+    """Step both pairs NUM_STEPS times: after each step (and before the first) the rates and
+    the values the schedule cycles agree with torch's."""
+    for step in range(NUM_STEPS + 1):
+        if step > 0:
+            optimizer.step()
+            torch_optimizer.step()
+            scheduler.step()
+            torch_scheduler.step()
+        np.testing.assert_allclose(scheduler.get_last_lr(), torch_scheduler.get_last_lr(),
+                                   rtol=1e-12, atol=atol, err_msg=f"get_last_lr at step {step}")
+        np.testing.assert_allclose(scheduled_values(optimizer.param_groups),
+                                   scheduled_values(torch_optimizer.param_groups),
+                                   rtol=1e-12, atol=atol, err_msg=f"lr, momentum at step {step}")
+
+
 @each_schedule
 def test_schedule_equals_torch(optimizer_name: str, scheduler_name: str,
                                arguments: dict[str, Any]) -> None:
@@ -80,17 +97,7 @@ def test_schedule_equals_torch(optimizer_name: str, scheduler_name: str,
     scheduler = getattr(lr_scheduler, scheduler_name)(optimizer, **arguments)
     torch_scheduler = getattr(torch.optim.lr_scheduler, scheduler_name)(torch_optimizer,
                                                                         **arguments)
-    for step in range(NUM_STEPS + 1):
-        if step > 0:
-            optimizer.step()
-            torch_optimizer.step()
-            scheduler.step()
-            torch_scheduler.step()
-        np.testing.assert_allclose(scheduler.get_last_lr(), torch_scheduler.get_last_lr(),
-                                   rtol=1e-12, atol=0, err_msg=f"get_last_lr at step {step}")
-        np.testing.assert_allclose(scheduled_values(optimizer.param_groups),
-                                   scheduled_values(torch_optimizer.param_groups),
-                                   rtol=1e-12, atol=0, err_msg=f"lr, momentum at step {step}")
+    assert_steps_like_torch(optimizer, torch_optimizer, scheduler, torch_scheduler)
 
 
 @each_schedule
@@ -242,17 +249,7 @@ def test_added_schedule_equals_torch(builder: Builder) -> None:
     optimizer, torch_optimizer = make_optimizer("SGD"), make_torch_optimizer("SGD")
     scheduler = builder(lr_scheduler, optimizer)
     torch_scheduler = builder(torch.optim.lr_scheduler, torch_optimizer)
-    for step in range(NUM_STEPS + 1):
-        if step > 0:
-            optimizer.step()
-            torch_optimizer.step()
-            scheduler.step()
-            torch_scheduler.step()
-        np.testing.assert_allclose(scheduler.get_last_lr(), torch_scheduler.get_last_lr(),
-                                   rtol=1e-12, atol=1e-15, err_msg=f"get_last_lr at step {step}")
-        np.testing.assert_allclose([group["lr"] for group in optimizer.param_groups],
-                                   [group["lr"] for group in torch_optimizer.param_groups],
-                                   rtol=1e-12, atol=1e-15, err_msg=f"lr at step {step}")
+    assert_steps_like_torch(optimizer, torch_optimizer, scheduler, torch_scheduler, atol=1e-15)
 
 
 def json_round_trip(state: dict[str, Any]) -> dict[str, Any]:
