@@ -424,13 +424,22 @@ PYTORCH_CONVERSION = ("and layerwise never unpickles a file: convert it in PyTor
                       "safetensors.torch.save_file(model.state_dict(), \"model.safetensors\")")
 
 
+# The first bytes of a zip archive, the container torch.save writes its pickle in.
+ZIP_SIGNATURE = b"PK\x03\x04"
+
+
+def starts_as_pickle(head: bytes) -> bool:
+    """Whether bytes start as a pickle of protocol 2 to 5 does (the PROTO opcode, 0x80)."""
+    return len(head) > 1 and head[0] == 0x80 and 2 <= head[1] <= 5
+
+
 def pytorch_file_hint(head: bytes) -> str:
     """A sentence for a file whose first bytes are those of what torch.save writes: a zip
     archive holding a pickle (PyTorch 1.6 on), or a bare pickle (earlier, or
     _use_new_zipfile_serialization=False); "" for other bytes."""
-    if head.startswith(b"PK\x03\x04"):
+    if head.startswith(ZIP_SIGNATURE):
         return (f"; it is a zip archive, the format of torch.save (a pickle inside), "
                 f"{PYTORCH_CONVERSION}")
-    if head[:1] == b"\x80" and 2 <= head[1] <= 5:
+    if starts_as_pickle(head):
         return f"; it starts as a pickle does (torch.save, pickle.dump), {PYTORCH_CONVERSION}"
     return ""

@@ -12,13 +12,14 @@ from typing import Any
 
 import numpy as np
 
+from layerwise.checkpoint import ZIP_SIGNATURE, starts_as_pickle
 from layerwise.onnx.common import OLDEST_OPSET, OPSET, OnnxError, require_onnx
 
 DEFAULT_DOMAINS = ("", "ai.onnx")
 
 # The first bytes of files people mistake for ONNX models, and what they are.
 _SIGNATURES = (
-    (b"PK\x03\x04", "a zip archive (torch.save writes these)"),
+    (ZIP_SIGNATURE, "a zip archive (torch.save writes these)"),
     (b"\x93NUMPY", "a NumPy .npy array"),
     (b"\x89HDF", "an HDF5 file (Keras?)"),
 )
@@ -29,7 +30,7 @@ def _looks_like(data: bytes) -> str | None:
     for signature, kind in _SIGNATURES:
         if data.startswith(signature):
             return kind
-    if len(data) > 1 and data[0] == 0x80 and 2 <= data[1] <= 5:
+    if starts_as_pickle(data):
         return "a Python pickle (never loaded here: unpickling runs code)"
     header_length = int.from_bytes(data[:8], "little") if len(data) >= 8 else 0
     if 0 < header_length <= len(data) - 8 and data[8:9] == b"{":
